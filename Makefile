@@ -1,0 +1,64 @@
+EXTENSION = ipflow
+EXTVERSION = 0.1.0
+
+MODULE_big = ipflow
+# Pure-C cores (no postgres.h) first, then the Postgres glue.
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o
+OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/config_sql.o src/partition_sql.o
+
+DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*--*.sql))
+
+REGRESS = load_config partition guc upgrade
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -Isrc
+# Postgres' own headers and callback signatures have unused parameters.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
+# CI builds with WERROR=1: any compiler warning fails the build.
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+SHLIB_LINK = -lrdkafka -lhiredis
+
+EXTRA_CLEAN = test/bin test/unit/bin
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+src/sql/$(EXTENSION)--$(EXTVERSION).sql: src/sql/$(EXTENSION).sql
+	cp $< $@
+
+# Unit tests of the pure-C cores, linked with Postgres' frontend libraries.
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir)
+PG_INCLUDEDIR_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+TEST_CFLAGS = -g -O1 -Wall -Wextra -Wno-unused-parameter
+ifdef WERROR
+TEST_CFLAGS += -Werror
+endif
+UNIT_CFLAGS = $(TEST_CFLAGS) -Isrc -I$(PG_INCLUDEDIR_SERVER)
+UNIT_LIBS = -L$(PG_LIBDIR) -L$(PG_PKGLIBDIR) -lpgcommon -lpgport
+UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))
+CORE_SRCS = $(CORE_OBJS:.o=.c)
+
+test/unit/bin/%: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+unit: $(UNIT_TESTS)
+
+# Test helpers that speak Kafka through librdkafka.
+test/bin/%: test/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -lrdkafka
+
+helpers: test/bin/mock_broker test/bin/kafkatool
+
+# Static analysis of the C sources (CI fails on any finding).
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c99 src/
+
+.PHONY: unit helpers lint

@@ -1,0 +1,44 @@
+/*
+ * guc.h - ipflow's configuration parameters
+ */
+#ifndef IPFLOW_GUC_H
+#define IPFLOW_GUC_H
+
+typedef enum RedisBackend
+{
+	REDIS_BACKEND_AUTO,
+	REDIS_BACKEND_TIMESERIES,
+	REDIS_BACKEND_SORTED_SET
+} RedisBackend;
+
+#define IPFLOW_DEFAULT_INGEST_WORKERS 1
+#define IPFLOW_MIN_INGEST_WORKERS 0
+#define IPFLOW_MAX_INGEST_WORKERS 64
+
+#define IPFLOW_DEFAULT_BATCH_SIZE 10000
+#define IPFLOW_MIN_BATCH_SIZE 1
+#define IPFLOW_MAX_BATCH_SIZE 1000000
+
+#define IPFLOW_DEFAULT_BATCH_TIMEOUT_MS 50
+#define IPFLOW_MIN_BATCH_TIMEOUT_MS 1
+#define IPFLOW_MAX_BATCH_TIMEOUT_MS 60000
+
+extern char *IpflowDatabase;
+extern char *IpflowKafkaBrokers;
+extern char *IpflowLogTopic;
+extern char *IpflowAggregateTopic;
+extern char *IpflowConsumerGroup;
+extern char *IpflowKafkaSecurityProtocol;
+extern char *IpflowKafkaSaslMechanism;
+extern char *IpflowKafkaSaslUsername;
+extern char *IpflowKafkaSaslPassword;
+extern char *IpflowRedisUrl;
+extern char *IpflowRedisPassword;
+extern int	IpflowRedisBackend;
+extern int	IpflowIngestWorkers;
+extern int	IpflowBatchSize;
+extern int	IpflowBatchTimeoutMs;
+
+extern void IpflowDefineGucs(void);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * ipflow.c - module entry point
+ *
+ * _PG_init only calls each part's init; the parts live in their own files.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+
+#include "guc.h"
+#include "ipflow.h"
+
+PG_MODULE_MAGIC;
+
+bool		IpflowPreloaded = false;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	IpflowPreloaded = process_shared_preload_libraries_in_progress;
+	IpflowDefineGucs();
+}
+
+/* Refuses a feature that needs the background workers or shared memory. */
+void
+IpflowRequirePreload(const char *feature)
+{
+	if (!IpflowPreloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires ipflow to be loaded via shared_preload_libraries", feature),
+				 errhint("Add ipflow to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * Prepares fcinfo to return a set in materialize mode; the caller puts its
+ * rows into rsinfo->setResult with rsinfo->setDesc.  (Postgres 15 has
+ * SetSingleFuncCall for this, 16 renamed it; this works on 13 to 17.)
+ */
+void
+IpflowMaterializeResult(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcontext;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(oldcontext);
+}
+
+PG_FUNCTION_INFO_V1(ipflow_preloaded);
+
+/* SQL: whether this server can run ipflow's background workers. */
+Datum
+ipflow_preloaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(IpflowPreloaded);
+}

@@ -1,0 +1,15 @@
+/*
+ * ipflow.h - what the parts of the extension share
+ */
+#ifndef IPFLOW_H
+#define IPFLOW_H
+
+#include "fmgr.h"
+
+/* True when the library was loaded by shared_preload_libraries. */
+extern bool IpflowPreloaded;
+
+extern void IpflowRequirePreload(const char *feature);
+extern void IpflowMaterializeResult(FunctionCallInfo fcinfo);
+
+#endif

@@ -1,0 +1,161 @@
+-- ipflow install script.  Edit this file; the Makefile builds
+-- ipflow--$(EXTVERSION).sql from it.  Released versions never change: each
+-- later release adds an upgrade script ipflow--OLD--NEW.sql beside it.
+
+\echo Use "CREATE EXTENSION ipflow" to load this file. \quit
+
+-- Roles are cluster-wide, so they may exist from an earlier install.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ipflow_reader') THEN
+        CREATE ROLE ipflow_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ipflow_admin') THEN
+        CREATE ROLE ipflow_admin NOLOGIN;
+    END IF;
+    IF NOT pg_has_role('ipflow_admin', 'ipflow_reader', 'MEMBER') THEN
+        GRANT ipflow_reader TO ipflow_admin;
+    END IF;
+END
+$roles$;
+
+GRANT USAGE ON SCHEMA @extschema@ TO ipflow_reader;
+
+-- Kafka topics ipflow knows about (imported from config.json's topic_configs).
+CREATE TABLE @extschema@.topics (
+    name text PRIMARY KEY
+        CHECK (name ~ '^[A-Za-z0-9._-]{1,249}$' AND name NOT IN ('.', '..')),
+    num_partitions int NOT NULL CHECK (num_partitions >= 1),
+    replication_factor int NOT NULL CHECK (replication_factor >= 1),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.topics IS 'Kafka topics ipflow uses, with partition count and replication factor';
+
+-- Explicit IP -> partition map (config.json's source_partition_map); IPs not
+-- listed go where Kafka's default partitioner puts them.
+CREATE TABLE @extschema@.ip_partitions (
+    src_ip inet PRIMARY KEY CHECK (masklen(src_ip) = CASE family(src_ip) WHEN 4 THEN 32 ELSE 128 END),
+    partition int NOT NULL CHECK (partition >= 0),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.ip_partitions IS 'Explicit partition of the log and aggregate topics for a source IP';
+
+-- Where the sender left off (config.json's dag_configs.last_processed_file).
+CREATE TABLE @extschema@.sender_cursor (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_processed_file text NOT NULL CHECK (last_processed_file ~ '^[0-9]{1,9}\.json$'),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.sender_cursor IS 'Resumable position of the sender';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ip_partitions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sender_cursor', '');
+
+GRANT SELECT ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sender_cursor
+    TO ipflow_reader;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sender_cursor
+    TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.preloaded()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ipflow_preloaded'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.preloaded() IS 'Whether ipflow is in shared_preload_libraries, so its background workers can run';
+
+CREATE FUNCTION @extschema@.load_config(config jsonb)
+RETURNS TABLE (kind text, name text, value jsonb)
+AS 'MODULE_PATHNAME', 'ipflow_load_config'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.load_config(jsonb) IS 'Imports the original config.json: topics, sender cursor, IP partition map';
+
+CREATE FUNCTION @extschema@.partition_for(src_ip inet, num_partitions int DEFAULT NULL)
+RETURNS int
+AS 'MODULE_PATHNAME', 'ipflow_partition_for'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.partition_for(inet, int) IS 'Partition of a source IP: the explicit map, else Kafka''s murmur2 default partitioner';
+
+-- Assigns the given IPs to partitions in order, wrapping at the partition
+-- count, as the original map_source_ip_to_partition_number did, and stores
+-- the map.  Duplicates keep their first position.
+CREATE FUNCTION @extschema@.map_ips_to_partitions(ips inet[], num_partitions int DEFAULT NULL)
+RETURNS TABLE (src_ip inet, partition int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    n int := num_partitions;
+    log_partitions int;
+    bad inet;
+BEGIN
+    IF ips IS NULL THEN
+        RAISE EXCEPTION 'ips must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass an array of addresses, e.g. ARRAY(SELECT DISTINCT src_ip FROM my_logs).';
+    END IF;
+    IF array_position(ips, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'ips must not contain NULL (element % is NULL)', array_position(ips, NULL)
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT i INTO bad FROM unnest(ips) AS i
+     WHERE masklen(i) <> CASE family(i) WHEN 4 THEN 32 ELSE 128 END LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% is a network, not a host address', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT t.num_partitions INTO log_partitions FROM @extschema@.topics t
+     WHERE t.name = current_setting('ipflow.log_topic');
+    n := coalesce(n, log_partitions);
+    IF n IS NULL THEN
+        RAISE EXCEPTION 'the number of partitions of topic "%" is not known', current_setting('ipflow.log_topic')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Load the topics with ipflow.load_config(), or pass num_partitions.';
+    END IF;
+    IF n < 1 THEN
+        RAISE EXCEPTION 'num_partitions must be at least 1, not %', n
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the map routes the log topic, so it must fit in it
+    IF n > log_partitions THEN
+        RAISE EXCEPTION 'num_partitions % is more than the % partitions of topic "%"',
+                        n, log_partitions, current_setting('ipflow.log_topic')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    RETURN QUERY
+    WITH ordered AS (
+        SELECT u.ip, min(u.ord) AS first_seen
+          FROM unnest(ips) WITH ORDINALITY AS u(ip, ord)
+         GROUP BY u.ip
+    ), numbered AS (
+        SELECT o.ip, ((row_number() OVER (ORDER BY o.first_seen) - 1) % n)::int AS p
+          FROM ordered o
+    ), stored AS (
+        INSERT INTO @extschema@.ip_partitions AS m (src_ip, partition)
+        SELECT nb.ip, nb.p FROM numbered nb
+        ON CONFLICT ON CONSTRAINT ip_partitions_pkey
+        DO UPDATE SET partition = EXCLUDED.partition, updated_at = now()
+        RETURNING m.src_ip, m.partition
+    )
+    SELECT s.src_ip, s.partition FROM stored s
+      JOIN ordered o ON o.ip = s.src_ip
+     ORDER BY o.first_seen;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) IS 'Assigns IPs to partitions sequentially (wrapping) and stores the map';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.load_config(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.load_config(jsonb) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) TO ipflow_admin;
+
+DO $preload$
+BEGIN
+    IF NOT @extschema@.preloaded() THEN
+        RAISE WARNING 'ipflow is not in shared_preload_libraries: its background workers will not run'
+            USING HINT = 'Add ipflow to shared_preload_libraries in postgresql.conf and restart the server.';
+    END IF;
+END
+$preload$;

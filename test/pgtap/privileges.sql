@@ -1,0 +1,67 @@
+-- The extension's objects, its two roles and what each role may do.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS ipflow;
+SELECT plan(33);
+
+SELECT has_schema('ipflow');
+SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
+SELECT has_table('ipflow', 'ip_partitions', 'table ipflow.ip_partitions');
+SELECT has_table('ipflow', 'sender_cursor', 'table ipflow.sender_cursor');
+SELECT has_function('ipflow', 'load_config', ARRAY['jsonb']);
+SELECT has_function('ipflow', 'partition_for', ARRAY['inet', 'integer']);
+SELECT has_function('ipflow', 'map_ips_to_partitions', ARRAY['inet[]', 'integer']);
+SELECT has_function('ipflow', 'preloaded', ARRAY[]::text[]);
+SELECT has_role('ipflow_admin');
+SELECT has_role('ipflow_reader');
+SELECT is_member_of('ipflow_reader', 'ipflow_admin');
+SELECT ok(ipflow.preloaded(), 'the harness preloads ipflow');
+
+-- what the catalog grants
+SELECT function_privs_are('ipflow', 'load_config', ARRAY['jsonb'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot import configs');
+SELECT function_privs_are('ipflow', 'load_config', ARRAY['jsonb'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can import configs');
+SELECT function_privs_are('ipflow', 'map_ips_to_partitions', ARRAY['inet[]', 'integer'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot change the map');
+SELECT function_privs_are('ipflow', 'partition_for', ARRAY['inet', 'integer'], 'ipflow_reader',
+    ARRAY['EXECUTE'], 'the reader can ask for a partition');
+SELECT table_privs_are('ipflow', 'topics', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'ip_partitions', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'topics', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('ipflow', 'topics', 'public', ARRAY[]::text[], 'PUBLIC cannot read topics');
+
+-- what each role can actually do
+SET ROLE ipflow_reader;
+SELECT throws_ok($$SELECT * FROM ipflow.load_config('{}')$$, '42501', NULL,
+    'the reader is refused load_config');
+SELECT throws_ok($$INSERT INTO ipflow.topics VALUES ('x', 1, 1)$$, '42501', NULL,
+    'the reader cannot write topics');
+SELECT lives_ok($$SELECT ipflow.partition_for('192.0.2.1', 3)$$, 'the reader can compute partitions');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.topics$$, 'the reader can read topics');
+SELECT throws_ok($$SELECT current_setting('ipflow.redis_password')$$, '42501', NULL,
+    'the reader cannot read the Redis password');
+SELECT throws_ok($$SELECT current_setting('ipflow.kafka_sasl_password')$$, '42501', NULL,
+    'the reader cannot read the SASL password');
+SELECT is((SELECT count(*) FROM pg_settings WHERE name LIKE 'ipflow.%password'), 0::bigint,
+    'no password appears in pg_settings');
+RESET ROLE;
+
+SET ROLE ipflow_admin;
+SELECT lives_ok($$SELECT * FROM ipflow.load_config(
+    '{"topic_configs":[{"name":"LogTopic","num_partitions":3,"replication_factor":1}],
+      "dag_configs":{"last_processed_file":"1.json"},"source_partition_map":{"192.0.2.1":2}}')$$,
+    'the admin can import a config');
+SELECT is(ipflow.partition_for('192.0.2.1'), 2, 'the admin''s import took effect');
+SELECT lives_ok($$SELECT * FROM ipflow.map_ips_to_partitions(ARRAY['192.0.2.9']::inet[])$$,
+    'the admin can change the map');
+SELECT throws_ok($$SELECT current_setting('ipflow.redis_password')$$, '42501', NULL,
+    'the admin cannot read secrets either');
+SELECT throws_ok($$SELECT pg_reload_conf()$$, '42501', NULL,
+    'the admin cannot reload server settings');
+RESET ROLE;
+
+SELECT is(current_setting('ipflow.redis_password'), '', 'a superuser can read the (empty) secret');
+
+SELECT * FROM finish();
+ROLLBACK;
