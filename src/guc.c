@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -140,10 +141,15 @@ CheckRedisUrl(char **newval, void **extra, GucSource source)
 void
 IpflowDefineGucs(void)
 {
-	DefineCustomStringVariable("ipflow.database",
-							   gettext_noop("Database in which the ipflow background workers run."),
-							   NULL, &IpflowDatabase, "postgres",
-							   PGC_POSTMASTER, 0, CheckDatabase, NULL, NULL);
+	/*
+	 * Only the postmaster can define a restart-only setting; a backend that
+	 * loads ipflow without preloading runs no workers and needs none.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("ipflow.database",
+								   gettext_noop("Database in which the ipflow background workers run."),
+								   NULL, &IpflowDatabase, "postgres",
+								   PGC_POSTMASTER, 0, CheckDatabase, NULL, NULL);
 
 	DefineCustomStringVariable("ipflow.kafka_brokers",
 							   gettext_noop("Kafka bootstrap servers, or \"embedded\" for the in-memory test broker."),

@@ -158,6 +158,28 @@ KafkaBrokerListValid(const char *brokers, const char **why)
 	}
 }
 
+/* A database number in [0, 65535]: the whole of s. */
+static bool
+DbNumberParse(const char *s, int *db, const char **why)
+{
+	char	   *end;
+	long		value;
+
+	if (!isdigit((unsigned char) *s))
+	{
+		*why = "the database number must be an integer from 0 to 65535";
+		return false;
+	}
+	value = strtol(s, &end, 10);
+	if (*end != '\0' || value > 65535)
+	{
+		*why = "the database number must be an integer from 0 to 65535";
+		return false;
+	}
+	*db = (int) value;
+	return true;
+}
+
 /*
  * redis://host[:port][/db] or unix:///path/to/socket[?db=N].  Passwords are
  * refused here: they belong in ipflow.redis_password, which only superusers
@@ -184,21 +206,12 @@ RedisUrlParse(const char *url, RedisUrl *out, const char **why)
 		memcpy(out->path, path, len);
 		if (query)
 		{
-			char	   *end;
-			long		db;
-
-			if (strncmp(query, "?db=", 4) != 0 || !isdigit((unsigned char) query[4]))
+			if (strncmp(query, "?db=", 4) != 0)
 			{
 				*why = "the only option of a unix socket URL is ?db=N";
 				return false;
 			}
-			db = strtol(query + 4, &end, 10);
-			if (*end != '\0' || db > 65535)
-			{
-				*why = "the database number must be an integer from 0 to 65535";
-				return false;
-			}
-			out->db = (int) db;
+			return DbNumberParse(query + 4, &out->db, why);
 		}
 		return true;
 	}
@@ -261,21 +274,12 @@ RedisUrlParse(const char *url, RedisUrl *out, const char **why)
 		}
 		if (slash && slash[1] != '\0')
 		{
-			char	   *end;
-			long		db;
-
 			if (!isdigit((unsigned char) slash[1]))
 			{
 				*why = "the path of the URL must be a database number: redis://host:port/0";
 				return false;
 			}
-			db = strtol(slash + 1, &end, 10);
-			if (*end != '\0' || db > 65535)
-			{
-				*why = "the database number must be an integer from 0 to 65535";
-				return false;
-			}
-			out->db = (int) db;
+			return DbNumberParse(slash + 1, &out->db, why);
 		}
 		return true;
 	}
