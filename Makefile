@@ -3,8 +3,9 @@ EXTVERSION = 0.1.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
-CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o
-OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/config_sql.o src/partition_sql.o
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o
+OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
+	src/ingest.o src/config_sql.o src/partition_sql.o src/stats_sql.o
 
 DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*--*.sql))
@@ -21,7 +22,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lrdkafka -lhiredis
 
-EXTRA_CLEAN = test/bin test/unit/bin
+EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -56,9 +57,32 @@ test/bin/%: test/%.c
 
 helpers: test/bin/mock_broker test/bin/kafkatool
 
+# libFuzzer targets of the pure-C cores (needs clang): make fuzz [FUZZ_TIME=60]
+# Each runs FUZZ_TIME seconds on its seeds (test/fuzz/corpus/NAME) plus a
+# scratch corpus; a crash is written under FUZZ_WORK and fails the target.
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(PG_INCLUDEDIR_SERVER)
+FUZZ_TIME ?= 60
+FUZZ_WORK ?= /tmp/ipflow-fuzz
+FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(wildcard test/fuzz/fuzz_*.c))
+
+test/fuzz/bin/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		name=$$(basename $$t); \
+		mkdir -p $(FUZZ_WORK)/$$name || exit 1; \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/test/fuzz/lsan.supp \
+			$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+			-artifact_prefix=$(FUZZ_WORK)/$$name- \
+			$(FUZZ_WORK)/$$name test/fuzz/corpus/$${name#fuzz_} || exit 1; \
+	done
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint
+.PHONY: unit helpers lint fuzz

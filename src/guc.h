@@ -23,6 +23,9 @@ typedef enum RedisBackend
 #define IPFLOW_MIN_BATCH_TIMEOUT_MS 1
 #define IPFLOW_MAX_BATCH_TIMEOUT_MS 60000
 
+/* Messages larger than this are rejected unread. */
+#define IPFLOW_MAX_MESSAGE_BYTES (1024 * 1024)
+
 extern char *IpflowDatabase;
 extern char *IpflowKafkaBrokers;
 extern char *IpflowLogTopic;

@@ -12,6 +12,8 @@
 
 #include "guc.h"
 #include "ipflow.h"
+#include "launcher.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,6 +26,11 @@ _PG_init(void)
 {
 	IpflowPreloaded = process_shared_preload_libraries_in_progress;
 	IpflowDefineGucs();
+	if (IpflowPreloaded)
+	{
+		IpflowShmemInit();
+		LauncherRegister();
+	}
 }
 
 /* Refuses a feature that needs the background workers or shared memory. */

@@ -166,13 +166,14 @@ TreeScalar(void *state, char *token, JsonTokenType tokentype)
 }
 
 /*
- * Why the parser stopped, in words.  (json_errdetail is backend-only in
- * Postgres 15, so the frontend build cannot use it.)
+ * Why the parser stopped, in words (error is a JsonParseErrorType).
+ * json_errdetail is backend-only in Postgres 15, so the frontend build cannot
+ * use it; other cores that call pg_parse_json report through this too.
  */
-static const char *
-JsonErrorText(JsonParseErrorType error)
+const char *
+JsonParseErrorText(int error)
 {
-	switch (error)
+	switch ((JsonParseErrorType) error)
 	{
 		case JSON_SUCCESS:
 			return "no error";
@@ -252,7 +253,7 @@ JsonTreeParse(const char *json, size_t len, char **error)
 	rc = pg_parse_json(lex, &sem);
 	if (rc != JSON_SUCCESS)
 	{
-		*error = psprintf("%s at byte %d", JsonErrorText(rc),
+		*error = psprintf("%s at byte %d", JsonParseErrorText(rc),
 						  (int) (lex->token_start ? lex->token_start - lex->input : 0));
 		if (b.pending_key)
 			pfree(b.pending_key);

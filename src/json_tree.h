@@ -35,6 +35,7 @@ extern int	JsonNestingDepth(const char *json, size_t len);
 extern JsonNode *JsonTreeParse(const char *json, size_t len, char **error);
 extern const JsonNode *JsonTreeMember(const JsonNode *object, const char *key);
 extern const char *JsonNodeKindName(JsonNodeKind kind);
+extern const char *JsonParseErrorText(int error);
 extern void JsonTreeFree(JsonNode *node);
 
 #endif

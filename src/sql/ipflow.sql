@@ -58,6 +58,92 @@ GRANT SELECT ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sende
 GRANT INSERT, UPDATE, DELETE ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sender_cursor
     TO ipflow_admin;
 
+-- Events as ingested: one row per source IP and hour (or whatever the
+-- timestamp is); a message seen again (replay, resend) is not inserted twice.
+CREATE TABLE @extschema@.events (
+    src_ip inet NOT NULL,
+    ts timestamptz NOT NULL,
+    unq_dst_ip bigint CHECK (unq_dst_ip >= 0),
+    allow bigint CHECK (allow >= 0),
+    "drop" bigint CHECK ("drop" >= 0),
+    frequency bigint CHECK (frequency >= 0),
+    pkts_sent bigint CHECK (pkts_sent >= 0),
+    pkts_received bigint CHECK (pkts_received >= 0),
+    bytesin bigint CHECK (bytesin >= 0),
+    bytesout bigint CHECK (bytesout >= 0),
+    unq_dst_port bigint CHECK (unq_dst_port >= 0),
+    kafka_partition int,
+    kafka_offset bigint,
+    ingested_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (src_ip, ts)
+);
+COMMENT ON TABLE @extschema@.events IS 'Network events consumed from the log topic, exactly once per (src_ip, ts)';
+
+-- Every source IP seen, with its running event count.
+CREATE TABLE @extschema@.ips (
+    src_ip inet PRIMARY KEY,
+    events bigint NOT NULL,
+    first_ts timestamptz NOT NULL,
+    last_ts timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.ips IS 'Source IPs seen by ingestion, with event counts';
+
+-- Running aggregates per IP and feature over the events stored so far.
+CREATE TABLE @extschema@.ip_stats (
+    src_ip inet NOT NULL,
+    feature text NOT NULL CHECK (feature IN ('unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent',
+                                             'pkts_received', 'bytesin', 'bytesout', 'unq_dst_port')),
+    count bigint NOT NULL,
+    mean float8 NOT NULL,
+    m2 float8 NOT NULL,         -- sum of squared deviations from the mean
+    variance float8 GENERATED ALWAYS AS (CASE WHEN count > 1 THEN m2 / (count - 1) END) STORED,
+    min bigint NOT NULL,
+    max bigint NOT NULL,
+    first_ts timestamptz NOT NULL,
+    last_ts timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (src_ip, feature)
+);
+COMMENT ON TABLE @extschema@.ip_stats IS 'Running count, mean, variance, min, max per source IP and feature';
+
+-- Messages that are not valid events, with where they came from and why.
+CREATE TABLE @extschema@.rejects (
+    id bigserial PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    topic text NOT NULL,
+    kafka_partition int NOT NULL,
+    kafka_offset bigint NOT NULL,
+    payload bytea,
+    reason text NOT NULL,
+    UNIQUE (topic, kafka_partition, kafka_offset)
+);
+COMMENT ON TABLE @extschema@.rejects IS 'Messages that could not be ingested, with the reason';
+
+GRANT SELECT ON @extschema@.events, @extschema@.ips, @extschema@.ip_stats, @extschema@.rejects
+    TO ipflow_reader;
+GRANT DELETE ON @extschema@.rejects TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.kafka_bootstrap()
+RETURNS text
+AS 'MODULE_PATHNAME', 'ipflow_kafka_bootstrap'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.kafka_bootstrap() IS 'Bootstrap servers in use: ipflow.kafka_brokers, or the embedded broker''s address';
+
+CREATE FUNCTION @extschema@.worker_stats(
+    OUT kind text, OUT worker int, OUT pid int, OUT state text, OUT partitions text,
+    OUT messages bigint, OUT inserted bigint, OUT duplicates bigint, OUT rejected bigint,
+    OUT batches bigint, OUT aggregates bigint, OUT last_batch_size bigint, OUT last_batch_ms float8,
+    OUT lag bigint, OUT lag_by_partition jsonb, OUT last_error text, OUT last_error_at timestamptz,
+    OUT started_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ipflow_worker_stats'
+LANGUAGE C VOLATILE;
+
+CREATE VIEW @extschema@.stats AS SELECT * FROM @extschema@.worker_stats();
+COMMENT ON VIEW @extschema@.stats IS 'What each ipflow background worker is doing: state, partitions, counters, lag, last error';
+GRANT SELECT ON @extschema@.stats TO ipflow_reader;
+
 CREATE FUNCTION @extschema@.preloaded()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'ipflow_preloaded'

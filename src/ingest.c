@@ -1,0 +1,1031 @@
+/*
+ * ingest.c - ingest workers: LogTopic -> ipflow.events, exactly once
+ *
+ * Each worker is a member of consumer group ipflow.consumer_group.  A batch
+ * is: poll up to ipflow.batch_size messages (waiting at most
+ * ipflow.batch_timeout after the first) -> parse -> one transaction storing
+ * events, aggregates and rejects -> commit -> publish the aggregate of every
+ * IP in the batch -> commit the Kafka offsets.  A crash anywhere replays the
+ * batch; the insert is idempotent on (src_ip, ts) and aggregates fold only
+ * newly inserted rows, so the effect in Postgres is exactly once.
+ *
+ * The worker sleeps on its latch and on a pipe that librdkafka writes to
+ * when the consumer queue becomes non-empty, so it wakes for messages,
+ * signals and postmaster death alike, and never polls in a loop.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "broker.h"
+#include "event.h"
+#include "guc.h"
+#include "ingest.h"
+#include "ingest_sql.h"
+#include "kafka.h"
+#include "shmem.h"
+
+#define INGEST_IDLE_WAKE_MS 1000
+#define INGEST_RETRY_MIN_MS 100
+#define INGEST_RETRY_MAX_MS 10000
+#define INGEST_FLUSH_TIMEOUT_MS 10000
+#define INGEST_NCOLUMNS 13		/* src_ip, ts, 9 features, partition, offset */
+
+/* Unix epoch -> Postgres epoch, in microseconds. */
+#define UNIX_TO_POSTGRES_US \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* A parsed batch, column by column, as the insert statement takes it. */
+typedef struct IngestBatch
+{
+	int			nmsgs;
+	rd_kafka_message_t **msgs;
+	/* good events */
+	int			ngood;
+	Event	   *events;
+	int		   *good_msg;		/* index into msgs of each event */
+	/* rejected messages */
+	int			nbad;
+	int			bad_capacity;
+	int		   *bad_msg;
+	char	  **bad_reason;
+	/* distinct IPs of the batch, for the aggregate messages */
+	int			nips;
+	Datum	   *ips;
+	/* outcome */
+	int64		inserted;
+	int			naggregates;
+	char	  **agg_key;
+	int		   *agg_partition;
+	char	  **agg_json;
+} IngestBatch;
+
+typedef struct IngestWorker
+{
+	int			index;
+	IngestWorkerStats *slot;
+	rd_kafka_t *consumer;
+	rd_kafka_t *producer;
+	rd_kafka_queue_t *queue;
+	int			wakeup_pipe[2];
+	WaitEventSet *wait_set;
+	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	reject_plan;
+	SPIPlanPtr	aggregate_plan;
+	MemoryContext batch_context;
+	rd_kafka_message_t **msgs;
+	int			msgs_capacity;
+	int			msgs_held;		/* messages of the batch in progress */
+	int			delivery_failures;
+	/* the settings the clients were made with; a change rebuilds them */
+	char		bootstrap[IPFLOW_BOOTSTRAP_MAX];
+	char	   *log_topic;
+	char	   *aggregate_topic;
+	char	   *group;
+	char	   *security;
+	bool		said_waiting_extension;
+} IngestWorker;
+
+static IngestWorker worker;
+
+/* Delivery reports of aggregate messages, served in this thread by flush. */
+static void
+IngestDelivered(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+	if (msg->err)
+	{
+		worker.delivery_failures++;
+		IpflowWorkerSetError(worker.slot, rd_kafka_err2str(msg->err));
+	}
+}
+
+/* Errors librdkafka reports (broker down, auth failure): shown in ipflow.stats. */
+static void
+IngestKafkaError(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	char		message[IPFLOW_ERROR_MAX];
+
+	snprintf(message, sizeof(message), "kafka: %s", reason);
+	IpflowWorkerSetError(worker.slot, message);
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+		ereport(LOG, (errmsg("ipflow: fatal Kafka error: %s", reason)));
+}
+
+/* Waits on the latch (and postmaster death) for ms, handling SIGHUP later. */
+static void
+IngestNap(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Is the extension installed in this database? */
+static bool
+IngestExtensionExists(void)
+{
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = OidIsValid(get_extension_oid("ipflow", true));
+	CommitTransactionCommand();
+	return exists;
+}
+
+static void
+IngestCloseClients(void)
+{
+	/* a client cannot be destroyed while messages still refer to it */
+	while (worker.msgs_held > 0)
+		rd_kafka_message_destroy(worker.msgs[--worker.msgs_held]);
+	if (worker.queue)
+	{
+		rd_kafka_queue_io_event_enable(worker.queue, -1, NULL, 0);
+		rd_kafka_queue_destroy(worker.queue);
+		worker.queue = NULL;
+	}
+	if (worker.consumer)
+	{
+		/* leave the group now, so its partitions move at once */
+		rd_kafka_consumer_close(worker.consumer);
+		rd_kafka_destroy(worker.consumer);
+		worker.consumer = NULL;
+	}
+	if (worker.producer)
+	{
+		rd_kafka_flush(worker.producer, 1000);
+		rd_kafka_destroy(worker.producer);
+		worker.producer = NULL;
+	}
+	if (worker.wait_set)
+	{
+		FreeWaitEventSet(worker.wait_set);
+		worker.wait_set = NULL;
+	}
+	if (worker.wakeup_pipe[0] >= 0)
+	{
+		close(worker.wakeup_pipe[0]);
+		close(worker.wakeup_pipe[1]);
+		worker.wakeup_pipe[0] = worker.wakeup_pipe[1] = -1;
+	}
+}
+
+static void
+IngestShutdown(int code, Datum arg)
+{
+	IngestCloseClients();
+	if (worker.slot)
+	{
+		SpinLockAcquire(&IpflowShared->mutex);
+		worker.slot->pid = 0;
+		strlcpy(worker.slot->state, "stopped", IPFLOW_STATE_MAX);
+		SpinLockRelease(&IpflowShared->mutex);
+	}
+}
+
+static void
+IngestRememberSettings(void)
+{
+	if (worker.log_topic)
+	{
+		pfree(worker.log_topic);
+		pfree(worker.aggregate_topic);
+		pfree(worker.group);
+		pfree(worker.security);
+	}
+	worker.log_topic = MemoryContextStrdup(TopMemoryContext, IpflowLogTopic);
+	worker.aggregate_topic = MemoryContextStrdup(TopMemoryContext, IpflowAggregateTopic);
+	worker.group = MemoryContextStrdup(TopMemoryContext, IpflowConsumerGroup);
+	worker.security = MemoryContextStrdup(TopMemoryContext,
+										  psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol,
+												   IpflowKafkaSaslMechanism, IpflowKafkaSaslUsername,
+												   strlen(IpflowKafkaSaslPassword)));
+}
+
+/* Did a reload change anything the clients were built from? */
+static bool
+IngestSettingsChanged(void)
+{
+	char		bootstrap[IPFLOW_BOOTSTRAP_MAX];
+
+	if (!KafkaBootstrapServers(bootstrap, sizeof(bootstrap)))
+		return true;
+	return strcmp(bootstrap, worker.bootstrap) != 0 ||
+		strcmp(worker.log_topic, IpflowLogTopic) != 0 ||
+		strcmp(worker.aggregate_topic, IpflowAggregateTopic) != 0 ||
+		strcmp(worker.group, IpflowConsumerGroup) != 0 ||
+		strcmp(worker.security, psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol,
+										 IpflowKafkaSaslMechanism, IpflowKafkaSaslUsername,
+										 strlen(IpflowKafkaSaslPassword))) != 0;
+}
+
+/* Builds the consumer, the aggregate producer and the wait set. */
+static void
+IngestOpenClients(void)
+{
+	rd_kafka_conf_t *conf;
+	rd_kafka_topic_partition_list_t *topics;
+	rd_kafka_resp_err_t err;
+	char		client_id[64];
+
+	snprintf(client_id, sizeof(client_id), "ipflow-ingest-%d", worker.index);
+	IngestRememberSettings();
+
+	conf = KafkaConfNew(worker.bootstrap, client_id);
+	KafkaConfSet(conf, "group.id", IpflowConsumerGroup);
+	KafkaConfSet(conf, "enable.auto.commit", "false");
+	KafkaConfSet(conf, "enable.auto.offset.store", "false");
+	KafkaConfSet(conf, "auto.offset.reset", "earliest");
+	KafkaConfSet(conf, "session.timeout.ms", "10000");
+	KafkaConfSet(conf, "heartbeat.interval.ms", "1000");
+	KafkaConfSet(conf, "fetch.wait.max.ms", "10");
+	KafkaConfSet(conf, "topic.metadata.refresh.interval.ms", "10000");
+	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
+	worker.consumer = KafkaClientNew(RD_KAFKA_CONSUMER, conf);
+	rd_kafka_poll_set_consumer(worker.consumer);
+
+	conf = KafkaConfNew(worker.bootstrap, client_id);
+	KafkaConfSet(conf, "partitioner", "murmur2_random");
+	KafkaConfSet(conf, "acks", "all");
+	KafkaConfSet(conf, "linger.ms", "5");
+	KafkaConfSet(conf, "message.timeout.ms", "30000");
+	rd_kafka_conf_set_dr_msg_cb(conf, IngestDelivered);
+	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
+	worker.producer = KafkaClientNew(RD_KAFKA_PRODUCER, conf);
+
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, IpflowLogTopic, RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(worker.consumer, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (err)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not subscribe to topic \"%s\": %s", IpflowLogTopic, rd_kafka_err2str(err))));
+
+	/* librdkafka writes a byte to the pipe when the queue becomes non-empty */
+	if (pipe(worker.wakeup_pipe) != 0 ||
+		fcntl(worker.wakeup_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+		fcntl(worker.wakeup_pipe[1], F_SETFL, O_NONBLOCK) != 0)
+		ereport(ERROR, (errcode_for_socket_access(), errmsg("could not create a wakeup pipe: %m")));
+	worker.queue = rd_kafka_queue_get_consumer(worker.consumer);
+	rd_kafka_queue_io_event_enable(worker.queue, worker.wakeup_pipe[1], "1", 1);
+
+	worker.wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(worker.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(worker.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(worker.wait_set, WL_SOCKET_READABLE, worker.wakeup_pipe[0], NULL, NULL);
+}
+
+static void
+IngestDrainPipe(void)
+{
+	char		buf[64];
+
+	while (read(worker.wakeup_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Collects up to ipflow.batch_size messages, waiting at most
+ * ipflow.batch_timeout after the first one.  Returns how many; 0 after an
+ * idle second or a signal.
+ */
+static int
+IngestCollect(void)
+{
+	int			have = 0;
+	TimestampTz deadline = 0;
+
+	if (worker.msgs_capacity < IpflowBatchSize)
+	{
+		if (worker.msgs)
+			pfree(worker.msgs);
+		worker.msgs = MemoryContextAlloc(TopMemoryContext,
+										 IpflowBatchSize * sizeof(rd_kafka_message_t *));
+		worker.msgs_capacity = IpflowBatchSize;
+	}
+
+	for (;;)
+	{
+		ssize_t		got;
+		long		timeout;
+		WaitEvent	event;
+		int			i;
+
+		IngestDrainPipe();
+		got = rd_kafka_consume_batch_queue(worker.queue, 0, worker.msgs + have,
+										   IpflowBatchSize - have);
+		for (i = 0; i < got; i++)
+		{
+			rd_kafka_message_t *m = worker.msgs[have + i];
+
+			if (m->err)
+			{
+				/* not a message: end of partition or a consumer error */
+				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+					IpflowWorkerSetError(worker.slot, rd_kafka_message_errstr(m));
+				rd_kafka_message_destroy(m);
+				memmove(&worker.msgs[have + i], &worker.msgs[have + i + 1],
+						(got - i - 1) * sizeof(rd_kafka_message_t *));
+				got--;
+				i--;
+			}
+		}
+		if (got > 0 && have == 0)
+			deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), IpflowBatchTimeoutMs);
+		if (got > 0)
+			have += got;
+		worker.msgs_held = have;
+		if (have >= IpflowBatchSize)
+			return have;
+
+		if (have > 0)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(GetCurrentTimestamp(), deadline, &secs, &usecs);
+			timeout = secs * 1000 + usecs / 1000;
+			if (timeout <= 0)
+				return have;
+		}
+		else
+			timeout = INGEST_IDLE_WAKE_MS;
+
+		if (WaitEventSetWait(worker.wait_set, timeout, &event, 1, PG_WAIT_EXTENSION) == 0)
+		{
+			if (have == 0)
+				return 0;		/* idle: let the caller do its housekeeping */
+			continue;
+		}
+		if (event.events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending && have == 0)
+				return 0;
+		}
+	}
+}
+
+/* An inet Datum for an address, without going through text. */
+static Datum
+IngestInetDatum(const IpAddr *ip)
+{
+	inet	   *result = palloc0(sizeof(inet));
+
+	ip_family(result) = ip->family == 6 ? PGSQL_AF_INET6 : PGSQL_AF_INET;
+	ip_bits(result) = ip->family == 6 ? 128 : 32;
+	memcpy(ip_addr(result), ip->bytes, ip->family == 6 ? 16 : 4);
+	SET_INET_VARSIZE(result);
+	return InetPGetDatum(result);
+}
+
+static void
+IngestReject(IngestBatch *b, int msg, const char *reason)
+{
+	if (b->nbad == b->bad_capacity)
+	{
+		b->bad_capacity = Max(16, b->bad_capacity * 2);
+		b->bad_msg = b->bad_msg ? repalloc(b->bad_msg, b->bad_capacity * sizeof(int))
+			: palloc(b->bad_capacity * sizeof(int));
+		b->bad_reason = b->bad_reason ? repalloc(b->bad_reason, b->bad_capacity * sizeof(char *))
+			: palloc(b->bad_capacity * sizeof(char *));
+	}
+	b->bad_msg[b->nbad] = msg;
+	b->bad_reason[b->nbad] = pstrdup(reason);
+	b->nbad++;
+}
+
+/* Parses every message; collects the distinct IPs of the good ones. */
+static void
+IngestParse(IngestBatch *b)
+{
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	int			i;
+
+	b->events = palloc(b->nmsgs * sizeof(Event));
+	b->good_msg = palloc(b->nmsgs * sizeof(int));
+	b->ips = palloc(b->nmsgs * sizeof(Datum));
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(IpAddr);
+	ctl.entrysize = sizeof(IpAddr);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("ipflow batch ips", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	for (i = 0; i < b->nmsgs; i++)
+	{
+		rd_kafka_message_t *m = b->msgs[i];
+		Event	   *ev = &b->events[b->ngood];
+		char		reason[EVENT_REASON_MAX];
+		bool		found;
+
+		if (m->payload == NULL)
+		{
+			IngestReject(b, i, "empty message");
+			continue;
+		}
+		if (!EventParse(m->payload, m->len, IPFLOW_MAX_MESSAGE_BYTES, ev, reason))
+		{
+			IngestReject(b, i, reason);
+			continue;
+		}
+		b->good_msg[b->ngood++] = i;
+		hash_search(seen, &ev->src_ip, HASH_ENTER, &found);
+		if (!found)
+			b->ips[b->nips++] = IngestInetDatum(&ev->src_ip);
+	}
+}
+
+static ArrayType *
+IngestArray(Datum *values, bool *nulls, int n, Oid type)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign);
+}
+
+/* Inserts events lo..hi-1 (indexes into the good events); returns rows added. */
+static int64
+IngestInsertEvents(IngestBatch *b, int lo, int hi)
+{
+	static const Oid elem_types[INGEST_NCOLUMNS] = {
+		INETOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT4OID, INT8OID
+	};
+	int			n = hi - lo;
+	Datum		args[INGEST_NCOLUMNS];
+	Datum	   *cols[INGEST_NCOLUMNS];
+	bool	   *nulls[INGEST_NCOLUMNS];
+	int			c,
+				i;
+	bool		isnull;
+
+	for (c = 0; c < INGEST_NCOLUMNS; c++)
+	{
+		cols[c] = palloc(n * sizeof(Datum));
+		nulls[c] = palloc0(n * sizeof(bool));
+	}
+	for (i = 0; i < n; i++)
+	{
+		const Event *ev = &b->events[lo + i];
+		const rd_kafka_message_t *m = b->msgs[b->good_msg[lo + i]];
+		int			f;
+
+		cols[0][i] = IngestInetDatum(&ev->src_ip);
+		cols[1][i] = TimestampTzGetDatum(ev->ts_us - UNIX_TO_POSTGRES_US);
+		for (f = 0; f < EVENT_NFEATURES; f++)
+		{
+			if (ev->present & (1U << f))
+				cols[2 + f][i] = Int64GetDatum(ev->features[f]);
+			else
+				nulls[2 + f][i] = true;
+		}
+		cols[11][i] = Int32GetDatum(m->partition);
+		cols[12][i] = Int64GetDatum(m->offset);
+	}
+	for (c = 0; c < INGEST_NCOLUMNS; c++)
+		args[c] = PointerGetDatum(IngestArray(cols[c], nulls[c], n, elem_types[c]));
+
+	if (SPI_execute_plan(worker.insert_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ipflow: the batch insert failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void
+IngestInsertRejects(IngestBatch *b)
+{
+	Datum		args[5];
+	Datum	   *topic = palloc(b->nbad * sizeof(Datum));
+	Datum	   *partition = palloc(b->nbad * sizeof(Datum));
+	Datum	   *offset = palloc(b->nbad * sizeof(Datum));
+	Datum	   *payload = palloc(b->nbad * sizeof(Datum));
+	Datum	   *reason = palloc(b->nbad * sizeof(Datum));
+	int			i;
+
+	if (b->nbad == 0)
+		return;
+	for (i = 0; i < b->nbad; i++)
+	{
+		const rd_kafka_message_t *m = b->msgs[b->bad_msg[i]];
+		bytea	   *raw = palloc(VARHDRSZ + m->len);
+
+		SET_VARSIZE(raw, VARHDRSZ + m->len);
+		if (m->len > 0)
+			memcpy(VARDATA(raw), m->payload, m->len);
+		topic[i] = CStringGetTextDatum(rd_kafka_topic_name(m->rkt));
+		partition[i] = Int32GetDatum(m->partition);
+		offset[i] = Int64GetDatum(m->offset);
+		payload[i] = PointerGetDatum(raw);
+		reason[i] = CStringGetTextDatum(b->bad_reason[i]);
+	}
+	args[0] = PointerGetDatum(IngestArray(topic, NULL, b->nbad, TEXTOID));
+	args[1] = PointerGetDatum(IngestArray(partition, NULL, b->nbad, INT4OID));
+	args[2] = PointerGetDatum(IngestArray(offset, NULL, b->nbad, INT8OID));
+	args[3] = PointerGetDatum(IngestArray(payload, NULL, b->nbad, BYTEAOID));
+	args[4] = PointerGetDatum(IngestArray(reason, NULL, b->nbad, TEXTOID));
+	if (SPI_execute_plan(worker.reject_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "ipflow: storing rejected messages failed");
+}
+
+/* Reads the aggregate message of every IP of the batch (after the insert). */
+static void
+IngestReadAggregates(IngestBatch *b, MemoryContext keep)
+{
+	Datum		args[1];
+	uint64		i;
+
+	b->naggregates = 0;
+	if (b->nips == 0)
+		return;
+	args[0] = PointerGetDatum(IngestArray(b->ips, NULL, b->nips, INETOID));
+	if (SPI_execute_plan(worker.aggregate_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ipflow: reading the aggregates failed");
+
+	b->agg_key = MemoryContextAlloc(keep, SPI_processed * sizeof(char *) + 1);
+	b->agg_json = MemoryContextAlloc(keep, SPI_processed * sizeof(char *) + 1);
+	b->agg_partition = MemoryContextAlloc(keep, SPI_processed * sizeof(int) + 1);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		partition = SPI_getbinval(tuple, desc, 2, &isnull);
+
+		b->agg_key[i] = MemoryContextStrdup(keep, SPI_getvalue(tuple, desc, 1));
+		b->agg_json[i] = MemoryContextStrdup(keep, SPI_getvalue(tuple, desc, 3));
+		b->agg_partition[i] = isnull ? RD_KAFKA_PARTITION_UA : DatumGetInt32(partition);
+	}
+	b->naggregates = (int) SPI_processed;
+}
+
+static void
+IngestPreparePlans(void)
+{
+	Oid			insert_types[INGEST_NCOLUMNS] = {
+		INETARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT4ARRAYOID, INT8ARRAYOID
+	};
+	Oid			reject_types[5] = {TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
+	Oid			aggregate_types[1] = {INETARRAYOID};
+
+	if (worker.insert_plan)
+		return;
+	worker.insert_plan = SPI_prepare(INGEST_INSERT_SQL, INGEST_NCOLUMNS, insert_types);
+	worker.reject_plan = SPI_prepare(INGEST_REJECT_SQL, 5, reject_types);
+	worker.aggregate_plan = SPI_prepare(INGEST_AGGREGATE_SQL, 1, aggregate_types);
+	if (!worker.insert_plan || !worker.reject_plan || !worker.aggregate_plan)
+		elog(ERROR, "ipflow: could not prepare the ingest statements: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(worker.insert_plan);
+	SPI_keepplan(worker.reject_plan);
+	SPI_keepplan(worker.aggregate_plan);
+}
+
+/*
+ * One transaction: events lo..hi-1, and when final, the rejects and the
+ * aggregate messages.  Errors propagate to the caller, which has rolled back.
+ */
+static void
+IngestTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "ipflow: storing a batch");
+
+	IngestPreparePlans();
+	if (hi > lo)
+		b->inserted += IngestInsertEvents(b, lo, hi);
+	if (final)
+	{
+		IngestInsertRejects(b);
+		IngestReadAggregates(b, keep);
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Runs IngestTransaction; on error rolls back and returns the error's data. */
+static ErrorData *
+IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep)
+{
+	MemoryContext batch = CurrentMemoryContext;
+	int64		inserted_before = b->inserted;
+	ErrorData  *volatile error = NULL;
+
+	PG_TRY();
+	{
+		IngestTransaction(b, lo, hi, final, keep);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(batch);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		b->inserted = inserted_before;
+		/* a failed plan may be stale (the extension was recreated) */
+		worker.insert_plan = worker.reject_plan = worker.aggregate_plan = NULL;
+		IpflowWorkerSetError(worker.slot, error->message);
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_END_TRY();
+	return error;
+}
+
+/* Errors caused by the data rather than by the server. */
+static bool
+IngestDataError(const ErrorData *error)
+{
+	int			class = ERRCODE_TO_CATEGORY(error->sqlerrcode);
+
+	return class == ERRCODE_DATA_EXCEPTION || class == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
+/*
+ * Stores events lo..hi-1 when the whole batch hit a data error: halves
+ * until the offending event is alone, which then goes to the rejects.
+ */
+static void
+IngestStoreSplit(IngestBatch *b, int lo, int hi, MemoryContext keep)
+{
+	ErrorData  *error;
+
+	if (hi <= lo)
+		return;
+	error = IngestTryTransaction(b, lo, hi, false, keep);
+	if (error == NULL)
+		return;
+	if (hi - lo == 1)
+	{
+		IngestReject(b, b->good_msg[lo], psprintf("could not be stored: %s", error->message));
+		return;
+	}
+	IngestStoreSplit(b, lo, lo + (hi - lo) / 2, keep);
+	IngestStoreSplit(b, lo + (hi - lo) / 2, hi, keep);
+}
+
+/*
+ * Stores a parsed batch.  Server-side errors (timeouts, locks, a dropped
+ * table) are retried with a growing pause until they go away; a data error
+ * splits the batch so that only the offending message is rejected.
+ */
+static void
+IngestStore(IngestBatch *b, MemoryContext keep)
+{
+	long		pause = INGEST_RETRY_MIN_MS;
+
+	for (;;)
+	{
+		ErrorData  *error = IngestTryTransaction(b, 0, b->ngood, true, keep);
+
+		if (error == NULL)
+			return;
+		if (IngestDataError(error))
+		{
+			int			first_reject = b->nbad;
+			int			i,
+						j;
+
+			IngestStoreSplit(b, 0, b->ngood, keep);
+			/* the split stored the good events; keep only the rejects */
+			for (i = first_reject; i < b->nbad; i++)
+				for (j = 0; j < b->ngood; j++)
+					if (b->good_msg[j] == b->bad_msg[i])
+						b->good_msg[j] = -1;
+			while (IngestTryTransaction(b, 0, 0, true, keep) != NULL)
+				IngestNap(pause = Min(pause * 2, INGEST_RETRY_MAX_MS));
+			return;
+		}
+		ereport(LOG,
+				(errmsg("ipflow: ingest worker %d could not store a batch, retrying in %ld ms: %s",
+						worker.index, pause, error->message)));
+		IpflowWorkerSetState(worker.slot, "retrying after an error");
+		IngestNap(pause);
+		pause = Min(pause * 2, INGEST_RETRY_MAX_MS);
+		if (!IngestExtensionExists())
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("extension ipflow was dropped while a batch was being stored")));
+	}
+}
+
+/*
+ * Publishes the aggregate of every IP of the batch and waits until the
+ * broker has them all; retries while Kafka is unreachable.  The messages
+ * carry running totals, so sending one twice is harmless.
+ */
+static void
+IngestPublish(IngestBatch *b)
+{
+	long		pause = INGEST_RETRY_MIN_MS;
+
+	while (b->naggregates > 0)
+	{
+		int			i;
+
+		worker.delivery_failures = 0;
+		for (i = 0; i < b->naggregates; i++)
+		{
+			rd_kafka_resp_err_t err;
+
+			do
+			{
+				err = rd_kafka_producev(worker.producer,
+										RD_KAFKA_V_TOPIC(worker.aggregate_topic),
+										RD_KAFKA_V_PARTITION(b->agg_partition[i]),
+										RD_KAFKA_V_KEY(b->agg_key[i], strlen(b->agg_key[i])),
+										RD_KAFKA_V_VALUE(b->agg_json[i], strlen(b->agg_json[i])),
+										RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+										RD_KAFKA_V_END);
+				if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+					rd_kafka_poll(worker.producer, 10);
+			} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+			if (err)
+			{
+				worker.delivery_failures++;
+				IpflowWorkerSetError(worker.slot, rd_kafka_err2str(err));
+			}
+		}
+		if (rd_kafka_flush(worker.producer, INGEST_FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			worker.delivery_failures++;
+		if (worker.delivery_failures == 0)
+			return;
+		IpflowWorkerSetState(worker.slot, "waiting for Kafka to take aggregates");
+		IngestNap(pause);
+		pause = Min(pause * 2, INGEST_RETRY_MAX_MS);
+	}
+}
+
+/* Commits, per partition, the offset after the last message of the batch. */
+static void
+IngestCommitOffsets(IngestBatch *b)
+{
+	rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+	rd_kafka_resp_err_t err;
+	int			i;
+
+	for (i = 0; i < b->nmsgs; i++)
+	{
+		rd_kafka_message_t *m = b->msgs[i];
+		const char *topic = rd_kafka_topic_name(m->rkt);
+		rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(offsets, topic, m->partition);
+
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(offsets, topic, m->partition);
+		if (m->offset + 1 > tp->offset)
+			tp->offset = m->offset + 1;
+	}
+	err = rd_kafka_commit(worker.consumer, offsets, 0);
+	if (err)
+		IpflowWorkerSetError(worker.slot, psprintf("offset commit: %s (the batch will be replayed, without effect)",
+												   rd_kafka_err2str(err)));
+	rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Assigned partitions and their lag, for ipflow.stats. */
+static void
+IngestReportAssignment(void)
+{
+	rd_kafka_topic_partition_list_t *assigned = NULL;
+	StringInfoData parts;
+	StringInfoData lag;
+	int64		total = 0;
+	int			i;
+
+	if (rd_kafka_assignment(worker.consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	rd_kafka_position(worker.consumer, assigned);
+	initStringInfo(&parts);
+	initStringInfo(&lag);
+	appendStringInfoChar(&lag, '{');
+	for (i = 0; i < assigned->cnt; i++)
+	{
+		rd_kafka_topic_partition_t *tp = &assigned->elems[i];
+		int64_t		low = 0,
+					high = 0;
+		int64		behind = 0;
+
+		if (rd_kafka_get_watermark_offsets(worker.consumer, tp->topic, tp->partition, &low, &high) == 0 &&
+			high >= 0)
+			behind = Max(0, high - (tp->offset >= 0 ? tp->offset : low));
+		total += behind;
+		appendStringInfo(&parts, "%s%d", i ? "," : "", tp->partition);
+		appendStringInfo(&lag, "%s\"%d\": " INT64_FORMAT, i ? ", " : "", tp->partition, behind);
+	}
+	appendStringInfoChar(&lag, '}');
+	rd_kafka_topic_partition_list_destroy(assigned);
+
+	SpinLockAcquire(&IpflowShared->mutex);
+	snprintf(worker.slot->partitions, IPFLOW_PARTITIONS_MAX, "%s[%s]", worker.log_topic, parts.data);
+	strlcpy(worker.slot->lag, lag.data, IPFLOW_PARTITIONS_MAX);
+	worker.slot->lag_total = total;
+	SpinLockRelease(&IpflowShared->mutex);
+}
+
+/* Parses, stores, publishes and commits one batch of n messages. */
+static void
+IngestProcessBatch(int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(worker.batch_context);
+	TimestampTz start = GetCurrentTimestamp();
+	IngestBatch b;
+	long		secs;
+	int			usecs;
+	int			stored = 0;
+	int			i;
+
+	memset(&b, 0, sizeof(b));
+	worker.msgs_held = n;
+	b.nmsgs = n;
+	b.msgs = worker.msgs;
+
+	IpflowWorkerSetState(worker.slot, "storing a batch");
+	IngestParse(&b);
+	IngestStore(&b, worker.batch_context);
+	IpflowWorkerSetState(worker.slot, "publishing aggregates");
+	IngestPublish(&b);
+	IngestCommitOffsets(&b);
+
+	for (i = 0; i < b.ngood; i++)
+		if (b.good_msg[i] >= 0)
+			stored++;
+	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+	SpinLockAcquire(&IpflowShared->mutex);
+	worker.slot->messages += n;
+	worker.slot->inserted += b.inserted;
+	worker.slot->duplicates += stored - b.inserted;
+	worker.slot->rejected += b.nbad;
+	worker.slot->batches++;
+	worker.slot->aggregates += b.naggregates;
+	worker.slot->last_batch_size = n;
+	worker.slot->last_batch_ms = secs * 1000.0 + usecs / 1000.0;
+	worker.slot->last_batch_at = GetCurrentTimestamp();
+	strlcpy(worker.slot->state, "consuming", IPFLOW_STATE_MAX);
+	SpinLockRelease(&IpflowShared->mutex);
+
+	for (i = 0; i < n; i++)
+		rd_kafka_message_destroy(worker.msgs[i]);
+	worker.msgs_held = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(worker.batch_context);
+}
+
+/* Waits until the extension exists here and the broker can be reached. */
+static void
+IngestWaitUntilReady(void)
+{
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!IngestExtensionExists())
+		{
+			if (!worker.said_waiting_extension)
+				ereport(LOG,
+						(errmsg("ipflow: ingest worker %d is waiting for CREATE EXTENSION ipflow in database \"%s\"",
+								worker.index, IpflowDatabase)));
+			worker.said_waiting_extension = true;
+			IpflowWorkerSetState(worker.slot, "waiting for CREATE EXTENSION ipflow");
+		}
+		else if (!KafkaBootstrapServers(worker.bootstrap, sizeof(worker.bootstrap)))
+			IpflowWorkerSetState(worker.slot, "waiting for the embedded broker");
+		else
+		{
+			worker.said_waiting_extension = false;
+			return;
+		}
+		IngestNap(5000);
+	}
+}
+
+/* Asks the embedded broker for the topics of ipflow.topics. */
+static void
+IngestCreateEmbeddedTopics(void)
+{
+	if (strcmp(IpflowKafkaBrokers, "embedded") != 0)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	BrokerRequestTopics();
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* Consumes until the settings change or the extension goes away. */
+static void
+IngestConsume(void)
+{
+	TimestampTz last_check = GetCurrentTimestamp();
+
+	IngestCreateEmbeddedTopics();
+	IngestOpenClients();
+	IpflowWorkerSetState(worker.slot, "consuming");
+
+	for (;;)
+	{
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (IngestSettingsChanged())
+				break;
+		}
+		n = IngestCollect();
+		if (n > 0)
+			IngestProcessBatch(n);
+		if (n == 0 || TimestampDifferenceExceeds(last_check, GetCurrentTimestamp(), INGEST_IDLE_WAKE_MS))
+		{
+			IngestReportAssignment();
+			last_check = GetCurrentTimestamp();
+			if (n == 0 && !IngestExtensionExists())
+				break;
+		}
+	}
+	IngestCloseClients();
+	worker.insert_plan = worker.reject_plan = worker.aggregate_plan = NULL;
+}
+
+void
+IpflowIngestMain(Datum arg)
+{
+	Oid			dboid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.index = DatumGetInt32(arg);
+	worker.wakeup_pipe[0] = worker.wakeup_pipe[1] = -1;
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname(psprintf("ipflow ingest %d", worker.index));
+
+	worker.slot = IpflowWorkerSlot(worker.index);
+	SpinLockAcquire(&IpflowShared->mutex);
+	memset(worker.slot, 0, sizeof(IngestWorkerStats));
+	worker.slot->pid = MyProcPid;
+	worker.slot->started_at = GetCurrentTimestamp();
+	strlcpy(worker.slot->state, "starting", IPFLOW_STATE_MAX);
+	SpinLockRelease(&IpflowShared->mutex);
+	before_shmem_exit(IngestShutdown, 0);
+
+	worker.batch_context = AllocSetContextCreate(TopMemoryContext, "ipflow ingest batch",
+												 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		IngestWaitUntilReady();
+		IngestConsume();
+	}
+}

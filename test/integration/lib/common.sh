@@ -1,0 +1,59 @@
+# Shared by the integration tests: TAP output, SQL, producing to Kafka and
+# waiting for the ingest workers.  Needs the harness environment
+# (eval "$(test/harness env)").
+
+tap_n=0
+ok() {		# ok CONDITION-EXIT-STATUS DESCRIPTION [DIAGNOSTIC]
+    tap_n=$((tap_n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $tap_n - $2"
+    else
+        echo "not ok $tap_n - $2"
+        [ -n "${3:-}" ] && echo "#   $3"
+    fi
+    return 0
+}
+is() {		# is GOT WANT DESCRIPTION
+    if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got '$1', want '$2'"; fi
+}
+
+sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+# Produces "key<TAB>payload" lines from stdin, keyed, with Kafka's default
+# partitioner (murmur2), as a Java producer keyed by IP would.
+produce() {		# produce TOPIC < lines
+    kcat -P -b "$IPFLOW_KAFKA_BOOTSTRAP" -t "$1" -K $'\t' -X partitioner=murmur2_random \
+        -X queue.buffering.max.messages=1000000 -z zstd
+}
+
+# Waits until the query returns the wanted value; fails after a timeout.
+wait_for() {	# wait_for QUERY WANT [SECONDS]
+    local deadline=$(( $(date +%s) + ${3:-60} )) got
+    while :; do
+        got=$(sql -c "$1" 2>/dev/null)
+        [ "$got" = "$2" ] && return 0
+        [ "$(date +%s)" -ge "$deadline" ] && { echo "#   waited for [$1] = $2, last got $got"; return 1; }
+        sleep 0.2
+    done
+}
+
+# The ingest workers' counters summed over all workers.
+stat_sum() { sql -c "SELECT coalesce(sum($1), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
+
+# Lines of generated events: NIPS addresses x HOURS hours from START,
+# values derived from the numbers so checksums can be recomputed in SQL.
+generate_events() {	# generate_events NIPS HOURS START SEED
+    sql <<SQL
+SELECT host(ip) || E'\t' || json_build_object(
+         'src_ip', host(ip),
+         'unq_dst_ip', ((h * 7 + k) % 50)::text, 'allow', (h * 3 + k) % 100, 'drop', ((h + k * 5) % 20)::text,
+         'frequency', ((h * 3 + k) % 100 + (h + k * 5) % 20)::text, 'pkts_sent', (h * 13 + k) % 1000,
+         'pkts_received', ((h * 17 + k) % 1000)::text, 'bytesin', ((h * 1009 + k * 7) % 100000)::text,
+         'bytesout', (h * 2003 + k * 11) % 1000000, 'unq_dst_port', ((h + k) % 9)::text,
+         'timestamp', to_char('$3'::timestamp + make_interval(hours => h), 'YYYY-MM-DD HH24:MI:SS'))
+  FROM generate_series(1, $1) AS k,
+       LATERAL (SELECT ('10.$4.0.0'::inet + k) AS ip) AS a,
+       generate_series(0, $2 - 1) AS h
+ ORDER BY h, k;
+SQL
+}
