@@ -3,9 +3,9 @@ EXTVERSION = 0.1.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
-CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
-	src/ingest.o src/config_sql.o src/partition_sql.o src/stats_sql.o
+	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o
 
 DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*--*.sql))
@@ -40,7 +40,7 @@ ifdef WERROR
 TEST_CFLAGS += -Werror
 endif
 UNIT_CFLAGS = $(TEST_CFLAGS) -Isrc -I$(PG_INCLUDEDIR_SERVER)
-UNIT_LIBS = -L$(PG_LIBDIR) -L$(PG_PKGLIBDIR) -lpgcommon -lpgport
+UNIT_LIBS = -L$(PG_LIBDIR) -L$(PG_PKGLIBDIR) -lpgcommon -lpgport -lm
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))
 CORE_SRCS = $(CORE_OBJS:.o=.c)
 

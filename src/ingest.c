@@ -42,9 +42,12 @@
 #include "utils/timestamp.h"
 
 #include "broker.h"
+#include "datum.h"
 #include "event.h"
 #include "guc.h"
 #include "ingest.h"
+#include "ingest_copy.h"
+#include "ingest_ips.h"
 #include "ingest_sql.h"
 #include "kafka.h"
 #include "shmem.h"
@@ -53,11 +56,6 @@
 #define INGEST_RETRY_MIN_MS 100
 #define INGEST_RETRY_MAX_MS 10000
 #define INGEST_FLUSH_TIMEOUT_MS 10000
-#define INGEST_NCOLUMNS 13		/* src_ip, ts, 9 features, partition, offset */
-
-/* Unix epoch -> Postgres epoch, in microseconds. */
-#define UNIX_TO_POSTGRES_US \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 /* A parsed batch, column by column, as the insert statement takes it. */
 typedef struct IngestBatch
@@ -67,7 +65,11 @@ typedef struct IngestBatch
 	/* good events */
 	int			ngood;
 	Event	   *events;
-	int		   *good_msg;		/* index into msgs of each event */
+	EventOrigin *origins;		/* Kafka partition and offset of each */
+	int		   *good_msg;		/* index into msgs of each event, -1 once rejected */
+	/* good events minus repeats within the batch, as indexes into events */
+	int			nunique;
+	int		   *unique;
 	/* rejected messages */
 	int			nbad;
 	int			bad_capacity;
@@ -93,7 +95,6 @@ typedef struct IngestWorker
 	rd_kafka_queue_t *queue;
 	int			wakeup_pipe[2];
 	WaitEventSet *wait_set;
-	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	reject_plan;
 	SPIPlanPtr	aggregate_plan;
 	MemoryContext batch_context;
@@ -394,19 +395,6 @@ IngestCollect(void)
 	}
 }
 
-/* An inet Datum for an address, without going through text. */
-static Datum
-IngestInetDatum(const IpAddr *ip)
-{
-	inet	   *result = palloc0(sizeof(inet));
-
-	ip_family(result) = ip->family == 6 ? PGSQL_AF_INET6 : PGSQL_AF_INET;
-	ip_bits(result) = ip->family == 6 ? 128 : 32;
-	memcpy(ip_addr(result), ip->bytes, ip->family == 6 ? 16 : 4);
-	SET_INET_VARSIZE(result);
-	return InetPGetDatum(result);
-}
-
 static void
 IngestReject(IngestBatch *b, int msg, const char *reason)
 {
@@ -423,29 +411,46 @@ IngestReject(IngestBatch *b, int msg, const char *reason)
 	b->nbad++;
 }
 
-/* Parses every message; collects the distinct IPs of the good ones. */
+/* An event's identity: the primary key of ipflow.events. */
+typedef struct EventKey
+{
+	IpAddr		ip;
+	int64		ts_us;
+} EventKey;
+
+/*
+ * Parses every message, keeps the first of events repeated within the
+ * batch, and collects the distinct IPs of the good ones.
+ */
 static void
 IngestParse(IngestBatch *b)
 {
 	HASHCTL		ctl;
-	HTAB	   *seen;
+	HTAB	   *seen_ips;
+	HTAB	   *seen_keys;
 	int			i;
 
 	b->events = palloc(b->nmsgs * sizeof(Event));
+	b->origins = palloc(b->nmsgs * sizeof(EventOrigin));
 	b->good_msg = palloc(b->nmsgs * sizeof(int));
+	b->unique = palloc(b->nmsgs * sizeof(int));
 	b->ips = palloc(b->nmsgs * sizeof(Datum));
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(IpAddr);
 	ctl.entrysize = sizeof(IpAddr);
 	ctl.hcxt = CurrentMemoryContext;
-	seen = hash_create("ipflow batch ips", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	seen_ips = hash_create("ipflow batch ips", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(EventKey);
+	ctl.entrysize = sizeof(EventKey);
+	seen_keys = hash_create("ipflow batch keys", b->nmsgs, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	for (i = 0; i < b->nmsgs; i++)
 	{
 		rd_kafka_message_t *m = b->msgs[i];
 		Event	   *ev = &b->events[b->ngood];
 		char		reason[EVENT_REASON_MAX];
+		EventKey	key;
 		bool		found;
 
 		if (m->payload == NULL)
@@ -458,71 +463,51 @@ IngestParse(IngestBatch *b)
 			IngestReject(b, i, reason);
 			continue;
 		}
-		b->good_msg[b->ngood++] = i;
-		hash_search(seen, &ev->src_ip, HASH_ENTER, &found);
+		b->origins[b->ngood].partition = m->partition;
+		b->origins[b->ngood].offset = m->offset;
+		b->good_msg[b->ngood] = i;
+
+		memset(&key, 0, sizeof(key));
+		key.ip = ev->src_ip;
+		key.ts_us = ev->ts_us;
+		hash_search(seen_keys, &key, HASH_ENTER, &found);
 		if (!found)
-			b->ips[b->nips++] = IngestInetDatum(&ev->src_ip);
+			b->unique[b->nunique++] = b->ngood;
+		hash_search(seen_ips, &ev->src_ip, HASH_ENTER, &found);
+		if (!found)
+			b->ips[b->nips++] = IpGetInetDatum(&ev->src_ip);
+		b->ngood++;
 	}
 }
 
-static ArrayType *
-IngestArray(Datum *values, bool *nulls, int n, Oid type)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	return construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign);
-}
-
-/* Inserts events lo..hi-1 (indexes into the good events); returns rows added. */
+/*
+ * Stores unique events lo..hi-1 and folds the new ones into ipflow.ips.
+ * With probe, events already stored are left out first (a replay);
+ * without, a stored one makes the COPY fail with unique_violation.
+ */
 static int64
-IngestInsertEvents(IngestBatch *b, int lo, int hi)
+IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe)
 {
-	static const Oid elem_types[INGEST_NCOLUMNS] = {
-		INETOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		INT8OID, INT8OID, INT8OID, INT4OID, INT8OID
-	};
+	int		   *fresh = b->unique + lo;
 	int			n = hi - lo;
-	Datum		args[INGEST_NCOLUMNS];
-	Datum	   *cols[INGEST_NCOLUMNS];
-	bool	   *nulls[INGEST_NCOLUMNS];
-	int			c,
-				i;
-	bool		isnull;
+	int64		copied;
 
-	for (c = 0; c < INGEST_NCOLUMNS; c++)
+	if (probe)
 	{
-		cols[c] = palloc(n * sizeof(Datum));
-		nulls[c] = palloc0(n * sizeof(bool));
-	}
-	for (i = 0; i < n; i++)
-	{
-		const Event *ev = &b->events[lo + i];
-		const rd_kafka_message_t *m = b->msgs[b->good_msg[lo + i]];
-		int			f;
+		bool	   *exists = palloc(n * sizeof(bool));
+		int			kept = 0;
+		int			i;
 
-		cols[0][i] = IngestInetDatum(&ev->src_ip);
-		cols[1][i] = TimestampTzGetDatum(ev->ts_us - UNIX_TO_POSTGRES_US);
-		for (f = 0; f < EVENT_NFEATURES; f++)
-		{
-			if (ev->present & (1U << f))
-				cols[2 + f][i] = Int64GetDatum(ev->features[f]);
-			else
-				nulls[2 + f][i] = true;
-		}
-		cols[11][i] = Int32GetDatum(m->partition);
-		cols[12][i] = Int64GetDatum(m->offset);
+		IngestMarkExisting(b->events, b->unique + lo, n, exists);
+		fresh = palloc(n * sizeof(int));
+		for (i = 0; i < n; i++)
+			if (!exists[i])
+				fresh[kept++] = b->unique[lo + i];
+		n = kept;
 	}
-	for (c = 0; c < INGEST_NCOLUMNS; c++)
-		args[c] = PointerGetDatum(IngestArray(cols[c], nulls[c], n, elem_types[c]));
-
-	if (SPI_execute_plan(worker.insert_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ipflow: the batch insert failed");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);
+	IngestFoldIps(b->events, fresh, n);
+	return copied;
 }
 
 static void
@@ -552,11 +537,11 @@ IngestInsertRejects(IngestBatch *b)
 		payload[i] = PointerGetDatum(raw);
 		reason[i] = CStringGetTextDatum(b->bad_reason[i]);
 	}
-	args[0] = PointerGetDatum(IngestArray(topic, NULL, b->nbad, TEXTOID));
-	args[1] = PointerGetDatum(IngestArray(partition, NULL, b->nbad, INT4OID));
-	args[2] = PointerGetDatum(IngestArray(offset, NULL, b->nbad, INT8OID));
-	args[3] = PointerGetDatum(IngestArray(payload, NULL, b->nbad, BYTEAOID));
-	args[4] = PointerGetDatum(IngestArray(reason, NULL, b->nbad, TEXTOID));
+	args[0] = PointerGetDatum(DatumArray(topic, NULL, b->nbad, TEXTOID));
+	args[1] = PointerGetDatum(DatumArray(partition, NULL, b->nbad, INT4OID));
+	args[2] = PointerGetDatum(DatumArray(offset, NULL, b->nbad, INT8OID));
+	args[3] = PointerGetDatum(DatumArray(payload, NULL, b->nbad, BYTEAOID));
+	args[4] = PointerGetDatum(DatumArray(reason, NULL, b->nbad, TEXTOID));
 	if (SPI_execute_plan(worker.reject_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "ipflow: storing rejected messages failed");
 }
@@ -571,7 +556,7 @@ IngestReadAggregates(IngestBatch *b, MemoryContext keep)
 	b->naggregates = 0;
 	if (b->nips == 0)
 		return;
-	args[0] = PointerGetDatum(IngestArray(b->ips, NULL, b->nips, INETOID));
+	args[0] = PointerGetDatum(DatumArray(b->ips, NULL, b->nips, INETOID));
 	if (SPI_execute_plan(worker.aggregate_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ipflow: reading the aggregates failed");
 
@@ -595,33 +580,26 @@ IngestReadAggregates(IngestBatch *b, MemoryContext keep)
 static void
 IngestPreparePlans(void)
 {
-	Oid			insert_types[INGEST_NCOLUMNS] = {
-		INETARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-		INT4ARRAYOID, INT8ARRAYOID
-	};
 	Oid			reject_types[5] = {TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
 	Oid			aggregate_types[1] = {INETARRAYOID};
 
-	if (worker.insert_plan)
+	if (worker.reject_plan)
 		return;
-	worker.insert_plan = SPI_prepare(INGEST_INSERT_SQL, INGEST_NCOLUMNS, insert_types);
 	worker.reject_plan = SPI_prepare(INGEST_REJECT_SQL, 5, reject_types);
 	worker.aggregate_plan = SPI_prepare(INGEST_AGGREGATE_SQL, 1, aggregate_types);
-	if (!worker.insert_plan || !worker.reject_plan || !worker.aggregate_plan)
+	if (!worker.reject_plan || !worker.aggregate_plan)
 		elog(ERROR, "ipflow: could not prepare the ingest statements: %s",
 			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(worker.insert_plan);
 	SPI_keepplan(worker.reject_plan);
 	SPI_keepplan(worker.aggregate_plan);
 }
 
 /*
- * One transaction: events lo..hi-1, and when final, the rejects and the
- * aggregate messages.  Errors propagate to the caller, which has rolled back.
+ * One transaction: unique events lo..hi-1, and when final, the rejects and
+ * the aggregate messages.  Errors propagate to the caller.
  */
 static void
-IngestTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep)
+IngestTransaction(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryContext keep)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -631,7 +609,7 @@ IngestTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep
 
 	IngestPreparePlans();
 	if (hi > lo)
-		b->inserted += IngestInsertEvents(b, lo, hi);
+		b->inserted += IngestStoreEvents(b, lo, hi, probe);
 	if (final)
 	{
 		IngestInsertRejects(b);
@@ -645,9 +623,9 @@ IngestTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Runs IngestTransaction; on error rolls back and returns the error's data. */
+/* One attempt of IngestTransaction; on error rolls back and returns the error. */
 static ErrorData *
-IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep)
+IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryContext keep)
 {
 	MemoryContext batch = CurrentMemoryContext;
 	int64		inserted_before = b->inserted;
@@ -655,7 +633,7 @@ IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext k
 
 	PG_TRY();
 	{
-		IngestTransaction(b, lo, hi, final, keep);
+		IngestTransaction(b, lo, hi, final, probe, keep);
 	}
 	PG_CATCH();
 	{
@@ -665,11 +643,26 @@ IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext k
 		AbortCurrentTransaction();
 		b->inserted = inserted_before;
 		/* a failed plan may be stale (the extension was recreated) */
-		worker.insert_plan = worker.reject_plan = worker.aggregate_plan = NULL;
+		worker.reject_plan = worker.aggregate_plan = NULL;
 		IpflowWorkerSetError(worker.slot, error->message);
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
+	return error;
+}
+
+/*
+ * Runs IngestTransaction; on error rolls back and returns the error's data.
+ * A first attempt copies optimistically; if a stored event (a replay) makes
+ * it fail, it runs again leaving the stored events out.
+ */
+static ErrorData *
+IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext keep)
+{
+	ErrorData  *error = IngestTryOnce(b, lo, hi, final, false, keep);
+
+	if (error && error->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
+		error = IngestTryOnce(b, lo, hi, final, true, keep);
 	return error;
 }
 
@@ -698,7 +691,8 @@ IngestStoreSplit(IngestBatch *b, int lo, int hi, MemoryContext keep)
 		return;
 	if (hi - lo == 1)
 	{
-		IngestReject(b, b->good_msg[lo], psprintf("could not be stored: %s", error->message));
+		IngestReject(b, b->good_msg[b->unique[lo]], psprintf("could not be stored: %s", error->message));
+		b->good_msg[b->unique[lo]] = -1;
 		return;
 	}
 	IngestStoreSplit(b, lo, lo + (hi - lo) / 2, keep);
@@ -717,22 +711,14 @@ IngestStore(IngestBatch *b, MemoryContext keep)
 
 	for (;;)
 	{
-		ErrorData  *error = IngestTryTransaction(b, 0, b->ngood, true, keep);
+		ErrorData  *error = IngestTryTransaction(b, 0, b->nunique, true, keep);
 
 		if (error == NULL)
 			return;
 		if (IngestDataError(error))
 		{
-			int			first_reject = b->nbad;
-			int			i,
-						j;
-
-			IngestStoreSplit(b, 0, b->ngood, keep);
-			/* the split stored the good events; keep only the rejects */
-			for (i = first_reject; i < b->nbad; i++)
-				for (j = 0; j < b->ngood; j++)
-					if (b->good_msg[j] == b->bad_msg[i])
-						b->good_msg[j] = -1;
+			/* store what can be stored, reject the rest, then the rejects */
+			IngestStoreSplit(b, 0, b->nunique, keep);
 			while (IngestTryTransaction(b, 0, 0, true, keep) != NULL)
 				IngestNap(pause = Min(pause * 2, INGEST_RETRY_MAX_MS));
 			return;
@@ -993,7 +979,7 @@ IngestConsume(void)
 		}
 	}
 	IngestCloseClients();
-	worker.insert_plan = worker.reject_plan = worker.aggregate_plan = NULL;
+	worker.reject_plan = worker.aggregate_plan = NULL;
 }
 
 void

@@ -5,11 +5,20 @@
  *       Produces one message per input line, keyed by the line, with
  *       librdkafka's murmur2_random partitioner (Kafka's Java default), and
  *       prints "key<TAB>partition" as the broker acknowledged it.
+ *
+ *   kafkatool stream --bootstrap B --topic T --ips N --count N [--rate R]
+ *                    [--first-hour H] [--report FILE]
+ *       Produces COUNT synthetic events for N source IPs (10.x.y.z), hour
+ *       after hour from 2022-01-01 + H hours, keyed by IP (murmur2), zstd
+ *       compressed, at R events/s (0: as fast as possible).  With --report,
+ *       writes "partition offset produced_at_us" per delivered message.
  */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <time.h>
 
 typedef struct Delivery
 {
@@ -122,11 +131,133 @@ cmd_partitions(const char *bootstrap, const char *topic)
 	return failed ? 1 : 0;
 }
 
+static FILE *stream_report = NULL;
+static long stream_failed = 0;
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+on_stream_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+	if (msg->err)
+		stream_failed++;
+	else if (stream_report)
+		fprintf(stream_report, "%d\t%lld\t%lld\n", msg->partition, (long long) msg->offset,
+				(long long) (intptr_t) msg->_private);
+}
+
+/* One synthetic event: the same arithmetic as the SQL generator of the tests. */
+static int
+format_event(char *buf, size_t len, char *key, size_t keylen, long k, long h)
+{
+	time_t		t = 1640995200 + h * 3600;	/* 2022-01-01 00:00:00 UTC */
+	struct tm	tm;
+	char		ts[32];
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(key, keylen, "10.%ld.%ld.%ld", (k >> 16) & 255, (k >> 8) & 255, k & 255);
+	return snprintf(buf, len,
+					"{\"src_ip\":\"%s\",\"unq_dst_ip\":\"%ld\",\"allow\":\"%ld\",\"drop\":\"%ld\","
+					"\"frequency\":\"%ld\",\"pkts_sent\":\"%ld\",\"pkts_received\":\"%ld\","
+					"\"bytesin\":\"%ld\",\"bytesout\":\"%ld\",\"unq_dst_port\":\"%ld\",\"timestamp\":\"%s\"}",
+					key, (h * 7 + k) % 50, (h * 3 + k) % 100, (h + k * 5) % 20,
+					(h * 3 + k) % 100 + (h + k * 5) % 20, (h * 13 + k) % 1000, (h * 17 + k) % 1000,
+					(h * 1009 + k * 7) % 100000, (h * 2003 + k * 11) % 1000000, (h + k) % 9, ts);
+}
+
+static int
+cmd_stream(const char *bootstrap, const char *topic, long ips, long count, double rate,
+		   long first_hour, const char *report)
+{
+	char		errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+	int64_t		start;
+	long		i;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "compression.codec", "zstd", errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "1" : "20", errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr, sizeof(errstr)))
+	{
+		fprintf(stderr, "kafkatool: %s\n", errstr);
+		return 1;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_stream_delivery);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+	{
+		fprintf(stderr, "kafkatool: %s\n", errstr);
+		return 1;
+	}
+	if (report && (stream_report = fopen(report, "w")) == NULL)
+	{
+		perror("kafkatool: --report");
+		return 1;
+	}
+
+	start = now_us();
+	for (i = 0; i < count; i++)
+	{
+		char		payload[512];
+		char		key[32];
+		int			len = format_event(payload, sizeof(payload), key, sizeof(key),
+									   1 + i % ips, first_hour + i / ips);
+		rd_kafka_resp_err_t err;
+
+		if (rate > 0)
+		{
+			int64_t		due = start + (int64_t) (i * 1e6 / rate);
+
+			while (now_us() < due)
+				rd_kafka_poll(rk, 1);
+		}
+		do
+		{
+			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+									RD_KAFKA_V_KEY(key, strlen(key)),
+									RD_KAFKA_V_VALUE(payload, (size_t) len),
+									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+									RD_KAFKA_V_OPAQUE((void *) (intptr_t) now_us()),
+									RD_KAFKA_V_END);
+			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(rk, 10);
+		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+		if (err)
+		{
+			fprintf(stderr, "kafkatool: produce: %s\n", rd_kafka_err2str(err));
+			return 1;
+		}
+		rd_kafka_poll(rk, 0);
+	}
+	rd_kafka_flush(rk, 60000);
+	if (stream_report)
+		fclose(stream_report);
+	rd_kafka_destroy(rk);
+	if (stream_failed)
+		fprintf(stderr, "kafkatool: %ld deliveries failed\n", stream_failed);
+	return stream_failed ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *bootstrap = NULL;
 	const char *topic = NULL;
+	const char *report = NULL;
+	long		ips = 100,
+				count = 0,
+				first_hour = 0;
+	double		rate = 0;
 	int			i;
 
 	if (argc < 2)
@@ -137,12 +268,26 @@ main(int argc, char **argv)
 			bootstrap = argv[i + 1];
 		else if (strcmp(argv[i], "--topic") == 0)
 			topic = argv[i + 1];
+		else if (strcmp(argv[i], "--ips") == 0)
+			ips = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--count") == 0)
+			count = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--rate") == 0)
+			rate = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--first-hour") == 0)
+			first_hour = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--report") == 0)
+			report = argv[i + 1];
 		else
 			goto usage;
 	}
 	if (strcmp(argv[1], "partitions") == 0 && bootstrap && topic)
 		return cmd_partitions(bootstrap, topic);
+	if (strcmp(argv[1], "stream") == 0 && bootstrap && topic && ips > 0 && count > 0)
+		return cmd_stream(bootstrap, topic, ips, count, rate, first_hour, report);
 usage:
-	fprintf(stderr, "usage: kafkatool partitions --bootstrap HOST:PORT --topic TOPIC < keys\n");
+	fprintf(stderr, "usage: kafkatool partitions --bootstrap HOST:PORT --topic TOPIC < keys\n"
+			"       kafkatool stream --bootstrap HOST:PORT --topic TOPIC --ips N --count N\n"
+			"                        [--rate EVENTS_PER_S] [--first-hour H] [--report FILE]\n");
 	return 2;
 }

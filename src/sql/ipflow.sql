@@ -74,38 +74,54 @@ CREATE TABLE @extschema@.events (
     unq_dst_port bigint CHECK (unq_dst_port >= 0),
     kafka_partition int,
     kafka_offset bigint,
-    ingested_at timestamptz NOT NULL DEFAULT now(),
+    ingested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (src_ip, ts)
 );
 COMMENT ON TABLE @extschema@.events IS 'Network events consumed from the log topic, exactly once per (src_ip, ts)';
 
--- Every source IP seen, with its running event count.
+-- The nine features, in the order of every per-feature array.
+CREATE FUNCTION @extschema@.features()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent', 'pkts_received',
+                   'bytesin', 'bytesout', 'unq_dst_port'] $$;
+COMMENT ON FUNCTION @extschema@.features() IS 'The nine event features, in the order of per-feature arrays';
+
+-- Every source IP seen, with its event count and, per feature (arrays in
+-- the order of ipflow.features()), the running count, mean, sum of squared
+-- deviations, min, max and first/last time over every event stored.
 CREATE TABLE @extschema@.ips (
     src_ip inet PRIMARY KEY,
-    events bigint NOT NULL,
+    events bigint NOT NULL DEFAULT 0,
     first_ts timestamptz NOT NULL,
     last_ts timestamptz NOT NULL,
+    feature_count bigint[] NOT NULL DEFAULT array_fill(0::bigint, ARRAY[9]),
+    feature_mean float8[] NOT NULL DEFAULT array_fill(0::float8, ARRAY[9]),
+    feature_m2 float8[] NOT NULL DEFAULT array_fill(0::float8, ARRAY[9]),
+    feature_min bigint[] NOT NULL DEFAULT array_fill(NULL::bigint, ARRAY[9]),
+    feature_max bigint[] NOT NULL DEFAULT array_fill(NULL::bigint, ARRAY[9]),
+    feature_first_ts timestamptz[] NOT NULL DEFAULT array_fill(NULL::timestamptz, ARRAY[9]),
+    feature_last_ts timestamptz[] NOT NULL DEFAULT array_fill(NULL::timestamptz, ARRAY[9]),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE @extschema@.ips IS 'Source IPs seen by ingestion, with event counts';
+COMMENT ON TABLE @extschema@.ips IS 'Source IPs seen by ingestion: event counts and running per-feature aggregates';
 
--- Running aggregates per IP and feature over the events stored so far.
-CREATE TABLE @extschema@.ip_stats (
-    src_ip inet NOT NULL,
-    feature text NOT NULL CHECK (feature IN ('unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent',
-                                             'pkts_received', 'bytesin', 'bytesout', 'unq_dst_port')),
-    count bigint NOT NULL,
-    mean float8 NOT NULL,
-    m2 float8 NOT NULL,         -- sum of squared deviations from the mean
-    variance float8 GENERATED ALWAYS AS (CASE WHEN count > 1 THEN m2 / (count - 1) END) STORED,
-    min bigint NOT NULL,
-    max bigint NOT NULL,
-    first_ts timestamptz NOT NULL,
-    last_ts timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (src_ip, feature)
-);
-COMMENT ON TABLE @extschema@.ip_stats IS 'Running count, mean, variance, min, max per source IP and feature';
+-- The running aggregates as one row per IP and feature.
+CREATE VIEW @extschema@.ip_stats AS
+SELECT i.src_ip, f.feature,
+       i.feature_count[f.n] AS count,
+       i.feature_mean[f.n] AS mean,
+       CASE WHEN i.feature_count[f.n] > 1 THEN i.feature_m2[f.n] / (i.feature_count[f.n] - 1) END AS variance,
+       i.feature_min[f.n] AS min,
+       i.feature_max[f.n] AS max,
+       i.feature_first_ts[f.n] AS first_ts,
+       i.feature_last_ts[f.n] AS last_ts,
+       i.feature_m2[f.n] AS m2,
+       i.updated_at
+  FROM @extschema@.ips AS i
+ CROSS JOIN LATERAL unnest(@extschema@.features()) WITH ORDINALITY AS f(feature, n)
+ WHERE i.feature_count[f.n] > 0;
+COMMENT ON VIEW @extschema@.ip_stats IS 'Running count, mean, variance, min, max per source IP and feature';
 
 -- Messages that are not valid events, with where they came from and why.
 CREATE TABLE @extschema@.rejects (

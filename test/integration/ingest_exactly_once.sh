@@ -14,7 +14,7 @@ sql -c "SELECT count(*) FROM ipflow.load_config(pg_read_file('$(cd "$here/../.."
 wait_for "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND state = 'consuming' AND partitions <> 'LogTopic[]'" 1 60 \
     || { echo "1..1"; echo "not ok 1 - an ingest worker is consuming"; exit 1; }
 wait_for "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'" 0 60 || true
-sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.ip_stats, ipflow.rejects" >/dev/null
+sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.rejects" >/dev/null
 
 echo "1..15"
 

@@ -18,7 +18,7 @@ sql -c "CREATE EXTENSION IF NOT EXISTS ipflow" >/dev/null
 sql -c "SELECT count(*) FROM ipflow.load_config(pg_read_file('$(cd "$here/../.." && pwd)/data/seed-config.json')::jsonb)" >/dev/null
 wait_for "$consuming" 1 60 || { echo "1..1"; echo "not ok 1 - an ingest worker is consuming"; exit 1; }
 wait_for "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'" 0 60 || true
-sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.ip_stats, ipflow.rejects" >/dev/null
+sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.rejects" >/dev/null
 sql -c "ALTER SYSTEM SET ipflow.batch_size = 200" -c "SELECT pg_reload_conf()" >/dev/null
 
 stats_mismatch="SELECT count(*) FROM (

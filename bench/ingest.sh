@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Ingest benchmark (not a timed test): numbers for README.md.
+#
+#   bench/ingest.sh [EVENTS] [RSS_EVENTS]
+#
+# 1. EVENTS (default 1000000) synthetic events are preloaded into a 16-partition
+#    topic of the Kafka test broker; then 1, and then 2, ingest workers are
+#    switched on and timed until every event is in ipflow.events.  In the same
+#    run, COPY loads the same rows into an identical table: the ratio to COPY
+#    is the number that survives a noisy machine.
+# 2. Latency: 100000 events produced at a steady 10000 events/s; produce ->
+#    row latency (Kafka delivery time to the row's ingested_at) p50/p99.
+# 3. RSS: the ingest worker's resident memory sampled while RSS_EVENTS
+#    (default 0: skipped) more events stream through.
+# Runs its own harness on its own ports, and stops it at the end.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+events=${1:-1000000}
+rss_events=${2:-0}
+export IPFLOW_HARNESS_DIR=/tmp/ipflow-bench IPFLOW_PGPORT=55442 IPFLOW_REDIS_PORT=56389
+out=$top/bench/out
+mkdir -p "$out"
+
+scripts/install-deps.sh
+scripts/build.sh >/dev/null
+trap 'test/harness stop' EXIT
+test/harness start
+eval "$(test/harness env)"
+sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+# rows stored so far (ipflow.ips is small, unlike a count(*) of events)
+inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+set_workers() {
+    sql -c "ALTER SYSTEM SET ipflow.ingest_workers = $1" -c "SELECT pg_reload_conf()" >/dev/null
+}
+wait_inserted() {	# wait until the workers' inserted counter reaches $1
+    while [ "$(inserted)" -lt "$1" ]; do sleep 0.2; done
+}
+
+sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.ingest_workers = 0" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+sql -c "CREATE EXTENSION ipflow" \
+    -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
+
+echo "== preloading $events events into the broker"
+t0=$(now)
+test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_log --ips 1000 --count "$events"
+t1=$(now)
+printf 'produce: %.0f events/s\n' "$(echo "$events / ($t1 - $t0)" | bc -l)"
+
+results=()
+for workers in 1 2; do
+    sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
+    # a fresh consumer group re-reads the topic from the start
+    sql -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_$workers'" -c "SELECT pg_reload_conf()" >/dev/null
+    sleep 1
+    t0=$(now)
+    set_workers "$workers"
+    wait_inserted "$events"
+    t1=$(now)
+    set_workers 0
+    rate=$(echo "$events / ($t1 - $t0)" | bc -l)
+    results+=("$workers:$rate")
+    printf 'ingest, %d worker(s): %.0f events/s (%.2f s, including joining the group)\n' "$workers" "$rate" "$(echo "$t1 - $t0" | bc -l)"
+    sleep 2
+done
+
+echo "== COPY of the same rows into an identical table"
+sql -c "COPY ipflow.events TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
+sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" >/dev/null
+copy_s=$(sql -c "\\timing on" -c "COPY bench_copy FROM '$IPFLOW_HARNESS_DIR/events.copy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+copy_rate=$(echo "$events / ($copy_s / 1000)" | bc -l)
+printf 'COPY: %.0f rows/s\n' "$copy_rate"
+for r in "${results[@]}"; do
+    printf 'ratio to COPY, %s worker(s): %.2f\n' "${r%%:*}" "$(echo "${r#*:} / $copy_rate" | bc -l)"
+done
+
+echo "== latency at a steady 10000 events/s (1 worker)"
+# a topic with no backlog, and a worker that has joined the group before the stream
+sql -c "ALTER SYSTEM SET ipflow.log_topic = 'LogTopic'" -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_latency'" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
+set_workers 1
+until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'LogTopic[_%]'")" = 1 ]; do
+    sleep 0.5
+done
+test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 1000 --count 100000 \
+    --rate 10000 --report "$out/latency.report"
+wait_inserted 100000
+sql <<SQL | tee "$out/latency.txt"
+CREATE TEMP TABLE delivered (kafka_partition int, kafka_offset bigint, produced_us bigint);
+\copy delivered FROM '$out/latency.report'
+SELECT format('latency ms: p50 %s, p99 %s, max %s (n = %s)',
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+              round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+              round(max(ms)::numeric, 1), count(*))
+  FROM (SELECT extract(epoch FROM e.ingested_at) * 1000 - d.produced_us / 1000.0 AS ms
+          FROM ipflow.events e JOIN delivered d USING (kafka_partition, kafka_offset)) AS l;
+SQL
+
+if [ "$rss_events" -gt 0 ]; then
+    echo "== worker RSS while $rss_events events stream through"
+    pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
+    test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 10000 \
+        --count "$rss_events" --rate 100000 --first-hour 2000000 &
+    producer=$!
+    : >"$out/rss.txt"
+    while kill -0 "$producer" 2>/dev/null || [ "$(sql -c "SELECT coalesce(sum(lag), 1) FROM ipflow.stats WHERE kind = 'ingest'")" != 0 ]; do
+        echo "$(date +%s) $(awk '/VmRSS/ {print $2}' /proc/$pid/status) $(inserted)" >>"$out/rss.txt"
+        sleep 10
+    done
+    awk 'NR == 1 {first = $2} {last = $2; if ($2 > max) max = $2}
+         END {printf "RSS kB: first %d, last %d, max %d over %d samples\n", first, last, max, NR}' "$out/rss.txt"
+fi
