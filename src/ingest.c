@@ -109,6 +109,7 @@ typedef struct IngestWorker
 	char	   *group;
 	char	   *security;
 	bool		said_waiting_extension;
+	bool		rebuild;		/* settings changed: make new clients */
 } IngestWorker;
 
 static IngestWorker worker;
@@ -244,6 +245,18 @@ IngestSettingsChanged(void)
 		strcmp(worker.security, psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol,
 										 IpflowKafkaSaslMechanism, IpflowKafkaSaslUsername,
 										 strlen(IpflowKafkaSaslPassword))) != 0;
+}
+
+/* Applies a pending reload; notes whether the clients must be rebuilt. */
+static void
+IngestReloadIfPending(void)
+{
+	if (!ConfigReloadPending)
+		return;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (worker.consumer && IngestSettingsChanged())
+		worker.rebuild = true;
 }
 
 /* Builds the consumer, the aggregate producer and the wait set. */
@@ -739,9 +752,11 @@ IngestStore(IngestBatch *b, MemoryContext keep)
 /*
  * Publishes the aggregate of every IP of the batch and waits until the
  * broker has them all; retries while Kafka is unreachable.  The messages
- * carry running totals, so sending one twice is harmless.
+ * carry running totals, so sending one twice is harmless.  Returns false
+ * when the Kafka settings changed meanwhile: the batch is stored, and its
+ * messages will be consumed again from the new settings' offsets.
  */
-static void
+static bool
 IngestPublish(IngestBatch *b)
 {
 	long		pause = INGEST_RETRY_MIN_MS;
@@ -776,11 +791,15 @@ IngestPublish(IngestBatch *b)
 		if (rd_kafka_flush(worker.producer, INGEST_FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			worker.delivery_failures++;
 		if (worker.delivery_failures == 0)
-			return;
+			return true;
 		IpflowWorkerSetState(worker.slot, "waiting for Kafka to take aggregates");
 		IngestNap(pause);
 		pause = Min(pause * 2, INGEST_RETRY_MAX_MS);
+		IngestReloadIfPending();
+		if (worker.rebuild)
+			return false;
 	}
+	return true;
 }
 
 /* Commits, per partition, the offset after the last message of the batch. */
@@ -870,8 +889,8 @@ IngestProcessBatch(int n)
 	IngestParse(&b);
 	IngestStore(&b, worker.batch_context);
 	IpflowWorkerSetState(worker.slot, "publishing aggregates");
-	IngestPublish(&b);
-	IngestCommitOffsets(&b);
+	if (IngestPublish(&b))
+		IngestCommitOffsets(&b);
 
 	for (i = 0; i < b.ngood; i++)
 		if (b.good_msg[i] >= 0)
@@ -960,13 +979,9 @@ IngestConsume(void)
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			if (IngestSettingsChanged())
-				break;
-		}
+		IngestReloadIfPending();
+		if (worker.rebuild)
+			break;
 		n = IngestCollect();
 		if (n > 0)
 			IngestProcessBatch(n);
@@ -979,6 +994,7 @@ IngestConsume(void)
 		}
 	}
 	IngestCloseClients();
+	worker.rebuild = false;
 	worker.reject_plan = worker.aggregate_plan = NULL;
 }
 

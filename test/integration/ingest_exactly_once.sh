@@ -23,7 +23,7 @@ generate_events 40 100 '2022-03-01 00:00' 7 >"$work/good"
 n=$(wc -l <"$work/good")
 before=$(stat_sum messages)
 produce LogTopic <"$work/good"
-wait_for "SELECT count(*) FROM ipflow.events" "$n" 60; ok $? "all $n events arrive"
+ok_wait "SELECT count(*) FROM ipflow.events" "$n" 60 "all $n events arrive"
 
 sql >"$work/check" <<SQL
 CREATE TEMP TABLE sent (key text, payload jsonb);
@@ -63,8 +63,8 @@ stats_before=$(sql -c "$snapshot")
 # 2. the same events again: nothing changes, all counted as duplicates
 dup_before=$(stat_sum duplicates)
 produce LogTopic <"$work/good"
-wait_for "SELECT coalesce(sum(messages), 0) FROM ipflow.stats WHERE kind = 'ingest'" $((before + 2 * n)) 60
-ok $? "the resent events are consumed"
+ok_wait "SELECT coalesce(sum(messages), 0) FROM ipflow.stats WHERE kind = 'ingest'" $((before + 2 * n)) 60 \
+    "the resent events are consumed"
 is "$(sql -c "SELECT count(*) FROM ipflow.events")" "$n" "resending inserts nothing"
 is "$(( $(stat_sum duplicates) - dup_before ))" "$n" "every resent event is counted as a duplicate"
 is "$(sql -c "$snapshot")" "$stats_before" "resending leaves ip_stats unchanged"
@@ -77,8 +77,8 @@ paste -d '\n' "$work/good2" <(for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17
     | grep -v '^$' >"$work/mixed"
 nbad_sent=$(grep -vc $'\t' "$work/mixed")
 produce LogTopic <"$work/mixed"
-wait_for "SELECT count(*) FROM ipflow.events" $((n + 800)) 60; ok $? "every good event interleaved with bad ones is stored"
-wait_for "SELECT count(*) FROM ipflow.rejects" "$nbad_sent" 60; ok $? "every one of the $nbad_sent bad messages is in rejects"
+ok_wait "SELECT count(*) FROM ipflow.events" $((n + 800)) 60 "every good event interleaved with bad ones is stored"
+ok_wait "SELECT count(*) FROM ipflow.rejects" "$nbad_sent" 60 "every one of the $nbad_sent bad messages is in rejects"
 is "$(sql -c "SELECT count(DISTINCT convert_from(payload, 'UTF8')) FROM ipflow.rejects")" "$nbad" \
     "all $nbad kinds of bad message were rejected"
 is "$(sql -c "SELECT count(*) FROM ipflow.rejects WHERE reason IS NULL OR reason = '' OR topic <> 'LogTopic'")" 0 \

@@ -37,6 +37,11 @@ wait_for() {	# wait_for QUERY WANT [SECONDS]
     done
 }
 
+# A test that passes when the query reaches the value in time.
+ok_wait() {	# ok_wait QUERY WANT SECONDS DESCRIPTION
+    if wait_for "$1" "$2" "$3"; then ok 0 "$4"; else ok 1 "$4"; fi
+}
+
 # The ingest workers' counters summed over all workers.
 stat_sum() { sql -c "SELECT coalesce(sum($1), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
 

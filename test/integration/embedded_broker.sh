@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# ipflow.kafka_brokers = 'embedded': after a reload the launcher runs the
+# in-memory broker, ipflow.kafka_bootstrap() names it, the topics of
+# ipflow.topics exist there with their partition counts, and events
+# produced to it are ingested.  Switches back to the harness broker after.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/common.sh"
+work=$(mktemp -d)
+cleanup() {
+    sql -c "ALTER SYSTEM RESET ipflow.kafka_brokers" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+sql -c "CREATE EXTENSION IF NOT EXISTS ipflow" \
+    -c "SELECT count(*) FROM ipflow.load_config(pg_read_file('$(cd "$here/../.." && pwd)/data/seed-config.json')::jsonb)" >/dev/null
+wait_for "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'" 0 60 || true
+harness_bootstrap=$(sql -c "SELECT ipflow.kafka_bootstrap()")
+
+echo "1..5"
+sql -c "ALTER SYSTEM SET ipflow.kafka_brokers = 'embedded'" -c "SELECT pg_reload_conf()" >/dev/null
+ok_wait "SELECT ipflow.kafka_bootstrap() IS NOT NULL AND ipflow.kafka_bootstrap() <> '$harness_bootstrap'" t 30 "ipflow.kafka_bootstrap() names the embedded broker"
+embedded=$(sql -c "SELECT ipflow.kafka_bootstrap()")
+ok_wait "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND state = 'consuming' AND partitions = 'LogTopic[0,1,2]'" 1 60 "the ingest worker consumes LogTopic's three partitions from it"
+is "$(kcat -L -b "$embedded" -t LogTopic 2>/dev/null | grep -c 'partition [0-9]')" 3 \
+    "the embedded broker has LogTopic with the partition count of ipflow.topics"
+
+sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.rejects" >/dev/null
+generate_events 20 50 '2022-09-01 00:00' 41 >"$work/e"
+IPFLOW_KAFKA_BOOTSTRAP=$embedded produce LogTopic <"$work/e"
+ok_wait "SELECT count(*) FROM ipflow.events" "$(wc -l <"$work/e")" 60 "events produced to the embedded broker are ingested"
+
+sql -c "ALTER SYSTEM RESET ipflow.kafka_brokers" -c "SELECT pg_reload_conf()" >/dev/null
+ok_wait "SELECT ipflow.kafka_bootstrap()" "$harness_bootstrap" 30 "switching back to the harness broker takes effect on reload"
