@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(33);
+SELECT plan(50);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -12,6 +12,19 @@ SELECT has_function('ipflow', 'load_config', ARRAY['jsonb']);
 SELECT has_function('ipflow', 'partition_for', ARRAY['inet', 'integer']);
 SELECT has_function('ipflow', 'map_ips_to_partitions', ARRAY['inet[]', 'integer']);
 SELECT has_function('ipflow', 'preloaded', ARRAY[]::text[]);
+SELECT has_function('ipflow', 'kafka_bootstrap', ARRAY[]::text[]);
+SELECT has_function('ipflow', 'features', ARRAY[]::text[]);
+SELECT has_table('ipflow', 'events', 'table ipflow.events');
+SELECT has_table('ipflow', 'ips', 'table ipflow.ips');
+SELECT has_table('ipflow', 'rejects', 'table ipflow.rejects');
+SELECT has_view('ipflow', 'ip_stats', 'view ipflow.ip_stats');
+SELECT has_view('ipflow', 'stats', 'view ipflow.stats');
+SELECT columns_are('ipflow', 'stats', ARRAY['kind', 'worker', 'pid', 'state', 'partitions', 'messages',
+    'inserted', 'duplicates', 'rejected', 'batches', 'aggregates', 'last_batch_size', 'last_batch_ms',
+    'lag', 'lag_by_partition', 'last_error', 'last_error_at', 'started_at']);
+SELECT is(ipflow.features(), ARRAY['unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent', 'pkts_received',
+    'bytesin', 'bytesout', 'unq_dst_port'], 'the nine features in array order');
+SELECT ok((SELECT count(*) FROM ipflow.stats WHERE kind = 'launcher') = 1, 'ipflow.stats shows the launcher');
 SELECT has_role('ipflow_admin');
 SELECT has_role('ipflow_reader');
 SELECT is_member_of('ipflow_reader', 'ipflow_admin');
@@ -30,6 +43,10 @@ SELECT table_privs_are('ipflow', 'topics', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'ip_partitions', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'topics', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
 SELECT table_privs_are('ipflow', 'topics', 'public', ARRAY[]::text[], 'PUBLIC cannot read topics');
+SELECT table_privs_are('ipflow', 'events', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'events', 'ipflow_admin', ARRAY['SELECT'], 'only the workers write events');
+SELECT table_privs_are('ipflow', 'rejects', 'ipflow_admin', ARRAY['SELECT', 'DELETE'], 'the admin may clear rejects');
+SELECT table_privs_are('ipflow', 'events', 'public', ARRAY[]::text[], 'PUBLIC cannot read events');
 
 -- what each role can actually do
 SET ROLE ipflow_reader;
@@ -39,6 +56,9 @@ SELECT throws_ok($$INSERT INTO ipflow.topics VALUES ('x', 1, 1)$$, '42501', NULL
     'the reader cannot write topics');
 SELECT lives_ok($$SELECT ipflow.partition_for('192.0.2.1', 3)$$, 'the reader can compute partitions');
 SELECT lives_ok($$SELECT count(*) FROM ipflow.topics$$, 'the reader can read topics');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.stats$$, 'the reader can read ipflow.stats');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.ip_stats$$, 'the reader can read ipflow.ip_stats');
+SELECT throws_ok($$DELETE FROM ipflow.events$$, '42501', NULL, 'the reader cannot delete events');
 SELECT throws_ok($$SELECT current_setting('ipflow.redis_password')$$, '42501', NULL,
     'the reader cannot read the Redis password');
 SELECT throws_ok($$SELECT current_setting('ipflow.kafka_sasl_password')$$, '42501', NULL,
