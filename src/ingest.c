@@ -35,8 +35,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
-#include "utils/inet.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -657,7 +655,6 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 		b->inserted = inserted_before;
 		/* a failed plan may be stale (the extension was recreated) */
 		worker.reject_plan = worker.aggregate_plan = NULL;
-		IpflowWorkerSetError(worker.slot, error->message);
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
@@ -676,15 +673,23 @@ IngestTryTransaction(IngestBatch *b, int lo, int hi, bool final, MemoryContext k
 
 	if (error && error->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
 		error = IngestTryOnce(b, lo, hi, final, true, keep);
+	if (error)
+		IpflowWorkerSetError(worker.slot, error->message);
 	return error;
 }
 
-/* Errors caused by the data rather than by the server. */
+/*
+ * Errors caused by the data rather than by the server.  A unique violation
+ * is not one: it means another worker stored the same event meanwhile, and
+ * the next attempt's probe will leave it out.
+ */
 static bool
 IngestDataError(const ErrorData *error)
 {
 	int			class = ERRCODE_TO_CATEGORY(error->sqlerrcode);
 
+	if (error->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
+		return false;
 	return class == ERRCODE_DATA_EXCEPTION || class == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
 }
 
