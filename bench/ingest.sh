@@ -13,7 +13,8 @@
 #    whole stream and after the first 5 s (connections, first IP rows).
 # 3. RSS: the ingest worker's resident memory sampled while RSS_EVENTS
 #    (default 0: skipped) more events stream through.
-# Runs its own harness on its own ports, and stops it at the end.
+# EVENTS = 0 skips 1 and 2.  Runs its own harness on its own ports, and stops
+# it at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -44,6 +45,7 @@ sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ip
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
 
+if [ "$events" -gt 0 ]; then
 echo "== preloading $events events into the broker"
 t0=$(now)
 test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_log --ips 1000 --count "$events"
@@ -108,13 +110,14 @@ SELECT format('latency ms, %s: p50 %s, p99 %s, max %s (n = %s)', which,
   FROM (SELECT 'whole stream' AS which, ms FROM l UNION ALL SELECT 'after 5 s', ms FROM l WHERE warm) AS w
  GROUP BY which ORDER BY which DESC;
 SQL
+fi
 
 if [ "$rss_events" -gt 0 ]; then
     # back on the 16-partition topic: the test broker keeps only about 5 MiB
     # per partition, so a backlog on a 3-partition topic would be dropped
     echo "== worker memory while $rss_events events stream through at 50000 events/s"
     sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_rss'" \
-        -c "SELECT pg_reload_conf()" >/dev/null
+        -c "ALTER SYSTEM SET ipflow.ingest_workers = 1" -c "SELECT pg_reload_conf()" >/dev/null
     until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'bench_log[_%]'")" = 1 ]; do
         sleep 0.5
     done

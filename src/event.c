@@ -36,6 +36,7 @@
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 
+#include "compat.h"
 #include "event.h"
 #include "json_tree.h"
 
@@ -709,14 +710,14 @@ MemberFeature(EventBuilder *b, int feature)
  * on the member's value; only the event object's own members (level 1)
  * matter.  The name is ours to free.
  */
-static void
+static JSON_ACTION_RESULT
 EventFieldStart(void *state, char *fname, bool isnull)
 {
 	EventBuilder *b = state;
 	int			key;
 
 	if (fname == NULL)
-		return;
+		JSON_ACTION_DONE;
 	if (b->lex->lex_level == 1 && !b->failed)
 	{
 		key = KeyIndex(fname);
@@ -737,6 +738,7 @@ EventFieldStart(void *state, char *fname, bool isnull)
 		}
 	}
 	pfree(fname);
+	JSON_ACTION_DONE;
 }
 
 /* The JSON type of a whole document that parsed, from its first byte. */
@@ -834,7 +836,7 @@ EventParse(const char *payload, size_t len, size_t max_bytes, Event *out,
 	sem.semstate = &b;
 	sem.object_field_start = EventFieldStart;
 
-	lex = makeJsonLexContextCstringLen((char *) payload, (int) len, PG_UTF8, true);
+	lex = JsonLexNew(payload, len);
 	b.lex = lex;
 	rc = pg_parse_json(lex, &sem);
 	if (rc != JSON_SUCCESS)
@@ -846,9 +848,7 @@ EventParse(const char *payload, size_t len, size_t max_bytes, Event *out,
 			 (int) ((lex->token_start ? lex->token_start : lex->token_terminator) -
 					lex->input));
 	}
-	pfree(lex->strval->data);
-	pfree(lex->strval);
-	pfree(lex);
+	JsonLexFree(lex);
 	if (rc != JSON_SUCCESS)
 	{
 		memset(out, 0, sizeof(*out));

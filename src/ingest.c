@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "broker.h"
+#include "compat.h"
 #include "datum.h"
 #include "event.h"
 #include "guc.h"
@@ -209,9 +210,19 @@ IngestShutdown(int code, Datum arg)
 	}
 }
 
+/* The security settings in one string, to notice a change (no secret in it). */
+static char *
+IngestSecuritySummary(void)
+{
+	return psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol, IpflowKafkaSaslMechanism,
+					IpflowKafkaSaslUsername, strlen(IpflowKafkaSaslPassword));
+}
+
 static void
 IngestRememberSettings(void)
 {
+	MemoryContext old;
+
 	if (worker.log_topic)
 	{
 		pfree(worker.log_topic);
@@ -222,10 +233,9 @@ IngestRememberSettings(void)
 	worker.log_topic = MemoryContextStrdup(TopMemoryContext, IpflowLogTopic);
 	worker.aggregate_topic = MemoryContextStrdup(TopMemoryContext, IpflowAggregateTopic);
 	worker.group = MemoryContextStrdup(TopMemoryContext, IpflowConsumerGroup);
-	worker.security = MemoryContextStrdup(TopMemoryContext,
-										  psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol,
-												   IpflowKafkaSaslMechanism, IpflowKafkaSaslUsername,
-												   strlen(IpflowKafkaSaslPassword)));
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	worker.security = IngestSecuritySummary();
+	MemoryContextSwitchTo(old);
 }
 
 /* Did a reload change anything the clients were built from? */
@@ -233,16 +243,19 @@ static bool
 IngestSettingsChanged(void)
 {
 	char		bootstrap[IPFLOW_BOOTSTRAP_MAX];
+	char	   *security;
+	bool		changed;
 
 	if (!KafkaBootstrapServers(bootstrap, sizeof(bootstrap)))
 		return true;
-	return strcmp(bootstrap, worker.bootstrap) != 0 ||
+	security = IngestSecuritySummary();
+	changed = strcmp(bootstrap, worker.bootstrap) != 0 ||
 		strcmp(worker.log_topic, IpflowLogTopic) != 0 ||
 		strcmp(worker.aggregate_topic, IpflowAggregateTopic) != 0 ||
 		strcmp(worker.group, IpflowConsumerGroup) != 0 ||
-		strcmp(worker.security, psprintf("%s/%s/%s/%zu", IpflowKafkaSecurityProtocol,
-										 IpflowKafkaSaslMechanism, IpflowKafkaSaslUsername,
-										 strlen(IpflowKafkaSaslPassword))) != 0;
+		strcmp(worker.security, security) != 0;
+	pfree(security);
+	return changed;
 }
 
 /* Applies a pending reload; notes whether the clients must be rebuilt. */
@@ -277,6 +290,10 @@ IngestOpenClients(void)
 	KafkaConfSet(conf, "session.timeout.ms", "10000");
 	KafkaConfSet(conf, "heartbeat.interval.ms", "1000");
 	KafkaConfSet(conf, "fetch.wait.max.ms", "10");
+	/* bound what librdkafka prefetches: the worker's memory stays flat */
+	KafkaConfSet(conf, "queued.max.messages.kbytes", "16384");
+	KafkaConfSet(conf, "queued.min.messages", "20000");
+	KafkaConfSet(conf, "fetch.max.bytes", "8388608");
 	KafkaConfSet(conf, "topic.metadata.refresh.interval.ms", "10000");
 	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
 	worker.consumer = KafkaClientNew(RD_KAFKA_CONSUMER, conf);
@@ -308,7 +325,7 @@ IngestOpenClients(void)
 	worker.queue = rd_kafka_queue_get_consumer(worker.consumer);
 	rd_kafka_queue_io_event_enable(worker.queue, worker.wakeup_pipe[1], "1", 1);
 
-	worker.wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	worker.wait_set = CreateSessionWaitEventSet(3);
 	AddWaitEventToSet(worker.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(worker.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(worker.wait_set, WL_SOCKET_READABLE, worker.wakeup_pipe[0], NULL, NULL);
@@ -871,6 +888,9 @@ IngestReportAssignment(void)
 	strlcpy(worker.slot->lag, lag.data, IPFLOW_PARTITIONS_MAX);
 	worker.slot->lag_total = total;
 	SpinLockRelease(&IpflowShared->mutex);
+	/* called between batches, in the worker's long-lived context */
+	pfree(parts.data);
+	pfree(lag.data);
 }
 
 /* Parses, stores, publishes and commits one batch of n messages. */

@@ -24,7 +24,9 @@
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
+#include "compat.h"
 #include "datum.h"
 #include "ingest_copy.h"
 
@@ -143,7 +145,7 @@ IngestCopyEvents(const Event *events, const EventOrigin *origins, const int *whi
 	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 
 	copy_data = &data;
-	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, IngestCopyRead, columns, options);
+	cstate = BeginCopyFromCallback(pstate, rel, IngestCopyRead, columns, options);
 	copied = CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	copy_data = NULL;

@@ -12,6 +12,7 @@
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 
+#include "compat.h"
 #include "json_tree.h"
 
 typedef struct TreeBuilder
@@ -109,34 +110,38 @@ TreeOpen(TreeBuilder *b, JsonNodeKind kind)
 	b->stack[b->depth++] = node;
 }
 
-static void
+static JSON_ACTION_RESULT
 TreeObjectStart(void *state)
 {
 	TreeOpen(state, JSON_NODE_OBJECT);
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION_RESULT
 TreeArrayStart(void *state)
 {
 	TreeOpen(state, JSON_NODE_ARRAY);
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION_RESULT
 TreeClose(void *state)
 {
 	((TreeBuilder *) state)->depth--;
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION_RESULT
 TreeFieldStart(void *state, char *fname, bool isnull)
 {
 	TreeBuilder *b = state;
 
 	(void) isnull;
 	b->pending_key = fname;
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION_RESULT
 TreeScalar(void *state, char *token, JsonTokenType tokentype)
 {
 	JsonNodeKind kind;
@@ -163,6 +168,7 @@ TreeScalar(void *state, char *token, JsonTokenType tokentype)
 	node = NodeNew(kind);
 	node->text = token;
 	TreeAttach(state, node);
+	JSON_ACTION_DONE;
 }
 
 /*
@@ -211,6 +217,20 @@ JsonParseErrorText(int error)
 			return "a unicode high surrogate must not follow a high surrogate";
 		case JSON_UNICODE_LOW_SURROGATE:
 			return "a unicode low surrogate must follow a high surrogate";
+#if PG_VERSION_NUM >= 160000
+		case JSON_UNICODE_UNTRANSLATABLE:
+			return "a unicode escape has no equivalent in the encoding";
+		case JSON_SEM_ACTION_FAILED:
+			return "a semantic action failed";
+#endif
+#if PG_VERSION_NUM >= 170000
+		case JSON_INCOMPLETE:
+			return "the input ends unexpectedly";
+		case JSON_INVALID_LEXER_TYPE:
+			return "the lexer does not fit this parse";
+		case JSON_NESTING_TOO_DEEP:
+			return "the document nests too deeply";
+#endif
 	}
 	return "unknown error";
 }
@@ -249,7 +269,7 @@ JsonTreeParse(const char *json, size_t len, char **error)
 	sem.object_field_start = TreeFieldStart;
 	sem.scalar = TreeScalar;
 
-	lex = makeJsonLexContextCstringLen((char *) json, (int) len, PG_UTF8, true);
+	lex = JsonLexNew(json, len);
 	rc = pg_parse_json(lex, &sem);
 	if (rc != JSON_SUCCESS)
 	{
@@ -260,9 +280,7 @@ JsonTreeParse(const char *json, size_t len, char **error)
 		JsonTreeFree(b.root);
 		b.root = NULL;
 	}
-	pfree(lex->strval->data);
-	pfree(lex->strval);
-	pfree(lex);
+	JsonLexFree(lex);
 	return b.root;
 }
 
