@@ -11,8 +11,10 @@
 # 2. Latency: 300000 events produced at a steady 10000 events/s; produce ->
 #    row latency (send time to the row's ingested_at) p50/p99, over the
 #    whole stream and after the first 5 s (connections, first IP rows).
-# 3. RSS: the ingest worker's resident memory sampled while RSS_EVENTS
-#    (default 0: skipped) more events stream through.
+# 3. Memory: the ingest worker's private memory sampled every 10 s while
+#    RSS_EVENTS (default 0: skipped) more events stream through at
+#    RSS_RATE events/s (default 20000: what one worker sustains here while
+#    the producer and the test broker share the two cores).
 # EVENTS = 0 skips 1 and 2.  Runs its own harness on its own ports, and stops
 # it at the end.
 set -euo pipefail
@@ -20,6 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 events=${1:-1000000}
 rss_events=${2:-0}
+rss_rate=${RSS_RATE:-20000}
 export IPFLOW_HARNESS_DIR=/tmp/ipflow-bench IPFLOW_PGPORT=55442 IPFLOW_REDIS_PORT=56389
 out=$top/bench/out
 mkdir -p "$out"
@@ -115,7 +118,7 @@ fi
 if [ "$rss_events" -gt 0 ]; then
     # back on the 16-partition topic: the test broker keeps only about 5 MiB
     # per partition, so a backlog on a 3-partition topic would be dropped
-    echo "== worker memory while $rss_events events stream through at 50000 events/s"
+    echo "== worker memory while $rss_events events stream through at $rss_rate events/s"
     sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_rss'" \
         -c "ALTER SYSTEM SET ipflow.ingest_workers = 1" -c "SELECT pg_reload_conf()" >/dev/null
     until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'bench_log[_%]'")" = 1 ]; do
@@ -125,14 +128,18 @@ if [ "$rss_events" -gt 0 ]; then
     sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
     pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
     test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_log --ips 1000 \
-        --count "$rss_events" --rate 50000 --first-hour 2000000 &
+        --count "$rss_events" --rate "$rss_rate" --first-hour 2000000 &
     producer=$!
     : >"$out/rss.txt"
     # private memory (RssAnon): RSS would also count the shared buffers it touched
-    while kill -0 "$producer" 2>/dev/null || [ "$(inserted)" -lt "$rss_events" ]; do
+    # until the stream is over and the worker has caught up (the test broker
+    # drops what a slow consumer leaves behind, so a count may never be reached)
+    while kill -0 "$producer" 2>/dev/null || \
+          [ "$(sql -c "SELECT coalesce(sum(lag), 1) FROM ipflow.stats WHERE kind = 'ingest'")" != 0 ]; do
         echo "$(date +%s) $(awk '/RssAnon/ {print $2}' /proc/$pid/status) $(inserted) $(sql -c "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'")" >>"$out/rss.txt"
         sleep 10
     done
     awk 'NR == 1 {first = $2} {last = $2; if ($2 > max) max = $2; if ($4 > lag) lag = $4}
          END {printf "private memory kB: first %d, last %d, max %d over %d samples; max lag %d\n", first, last, max, NR, lag}' "$out/rss.txt"
+    echo "events stored: $(inserted) of $rss_events"
 fi
