@@ -24,7 +24,7 @@ as_postgres "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w \
 
 q() { psql -h "$dir" -p "$port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
-echo "1..4"
+echo "1..6"
 warning=$(q -c "CREATE EXTENSION ipflow" 2>&1)
 if grep -q "not in shared_preload_libraries" <<<"$warning"; then
     echo "ok 1 - CREATE EXTENSION warns that the workers will not run"
@@ -39,3 +39,15 @@ fi
 loaded=$(q -c "SELECT count(*) FROM ipflow.load_config('{\"topic_configs\":[{\"name\":\"LogTopic\",\"num_partitions\":3,\"replication_factor\":1}],\"dag_configs\":{\"last_processed_file\":\"1.json\"},\"source_partition_map\":{}}')")
 [ "$loaded" = 2 ] && echo "ok 4 - load_config works without the workers" \
     || echo "not ok 4 - load_config works without the workers (loaded $loaded)"
+refused=$(q -c "SELECT ipflow.kafka_bootstrap()" 2>&1 || true)
+if grep -q "requires ipflow to be loaded via shared_preload_libraries" <<<"$refused"; then
+    echo "ok 5 - kafka_bootstrap() refuses clearly without preloading"
+else
+    echo "not ok 5 - kafka_bootstrap() refuses clearly without preloading (got: $refused)"
+fi
+refused=$(q -c "SELECT * FROM ipflow.stats" 2>&1 || true)
+if grep -q "ipflow.stats requires ipflow to be loaded via shared_preload_libraries" <<<"$refused"; then
+    echo "ok 6 - ipflow.stats refuses clearly without preloading"
+else
+    echo "not ok 6 - ipflow.stats refuses clearly without preloading (got: $refused)"
+fi
