@@ -42,6 +42,7 @@ typedef struct WorkerHandle
 	TimestampTz started_at;
 	TimestampTz restart_after;
 	int			delay_ms;
+	bool		said_no_slot;	/* logged that no worker slot was free */
 } WorkerHandle;
 
 static WorkerHandle workers[IPFLOW_MAX_INGEST_WORKERS];
@@ -117,11 +118,15 @@ LauncherStartWorker(int index, Oid dboid)
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &workers[index].handle))
 	{
-		ereport(LOG,
-				(errmsg("ipflow: could not start ingest worker %d", index),
-				 errhint("Raise max_worker_processes (ipflow needs ipflow.ingest_workers + 1).")));
+		/* said once; the launcher keeps trying quietly until a slot frees up */
+		if (!workers[index].said_no_slot)
+			ereport(LOG,
+					(errmsg("ipflow: could not start ingest worker %d: no background worker slot is free", index),
+					 errhint("Raise max_worker_processes (ipflow needs ipflow.ingest_workers + 1).")));
+		workers[index].said_no_slot = true;
 		return false;
 	}
+	workers[index].said_no_slot = false;
 	workers[index].started_at = GetCurrentTimestamp();
 	return true;
 }
