@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ipflow needs to build, run and test.
+# Installs the Debian packages ipflow needs to build, run, test and benchmark.
 # Shared by the demo, the test command, CI and docker/ (one list, one place).
 set -euo pipefail
 
@@ -9,7 +9,7 @@ packages=(
     libtap-parser-sourcehandler-pgtap-perl
     librdkafka-dev libhiredis-dev libzstd-dev
     redis-server redis-tools kcat
-    valgrind cppcheck
+    valgrind cppcheck bc
 )
 
 missing=()

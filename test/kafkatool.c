@@ -40,8 +40,13 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 	d->done = 1;
 }
 
+/*
+ * A producer keyed like a Java client (murmur2), with linger.ms and
+ * compression as given; exits on a bad setting.
+ */
 static rd_kafka_t *
-producer_new(const char *bootstrap)
+producer_new(const char *bootstrap, const char *linger_ms, const char *compression,
+			 void (*dr_cb) (rd_kafka_t *, const rd_kafka_message_t *, void *))
 {
 	char		errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -49,12 +54,14 @@ producer_new(const char *bootstrap)
 
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)) ||
 		rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, sizeof(errstr)) ||
-		rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr)))
+		rd_kafka_conf_set(conf, "linger.ms", linger_ms, errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "compression.codec", compression, errstr, sizeof(errstr)) ||
+		rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr, sizeof(errstr)))
 	{
 		fprintf(stderr, "kafkatool: %s\n", errstr);
 		exit(1);
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
 	{
@@ -64,10 +71,37 @@ producer_new(const char *bootstrap)
 	return rk;
 }
 
+/* Produces one keyed message, waiting while the local queue is full. */
+static int
+produce_one(rd_kafka_t *rk, const char *topic, const char *key, const void *value, size_t len,
+			void *opaque)
+{
+	rd_kafka_resp_err_t err;
+
+	do
+	{
+		err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+								RD_KAFKA_V_KEY(key, strlen(key)),
+								RD_KAFKA_V_VALUE((void *) value, len),
+								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+								RD_KAFKA_V_OPAQUE(opaque),
+								RD_KAFKA_V_END);
+		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+	} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+	if (err)
+	{
+		fprintf(stderr, "kafkatool: produce: %s\n", rd_kafka_err2str(err));
+		return 1;
+	}
+	rd_kafka_poll(rk, 0);
+	return 0;
+}
+
 static int
 cmd_partitions(const char *bootstrap, const char *topic)
 {
-	rd_kafka_t *rk = producer_new(bootstrap);
+	rd_kafka_t *rk = producer_new(bootstrap, "5", "none", on_delivery);
 	Delivery   *deliveries = NULL;
 	size_t		n = 0,
 				cap = 0,
@@ -92,27 +126,8 @@ cmd_partitions(const char *bootstrap, const char *topic)
 		n++;
 	}
 	for (i = 0; i < n; i++)
-	{
-		rd_kafka_resp_err_t err;
-
-		do
-		{
-			err = rd_kafka_producev(rk,
-									RD_KAFKA_V_TOPIC(topic),
-									RD_KAFKA_V_KEY(deliveries[i].key, strlen(deliveries[i].key)),
-									RD_KAFKA_V_VALUE("x", 1),
-									RD_KAFKA_V_OPAQUE(&deliveries[i]),
-									RD_KAFKA_V_END);
-			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-				rd_kafka_poll(rk, 100);
-		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-		if (err)
-		{
-			fprintf(stderr, "kafkatool: produce: %s\n", rd_kafka_err2str(err));
+		if (produce_one(rk, topic, deliveries[i].key, "x", 1, &deliveries[i]) != 0)
 			return 1;
-		}
-		rd_kafka_poll(rk, 0);
-	}
 	if (rd_kafka_flush(rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
 	{
 		fprintf(stderr, "kafkatool: timed out waiting for deliveries\n");
@@ -177,28 +192,10 @@ static int
 cmd_stream(const char *bootstrap, const char *topic, long ips, long count, double rate,
 		   long first_hour, const char *report)
 {
-	char		errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_t *rk;
+	rd_kafka_t *rk = producer_new(bootstrap, rate > 0 ? "1" : "20", "zstd", on_stream_delivery);
 	int64_t		start;
 	long		i;
 
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)) ||
-		rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, sizeof(errstr)) ||
-		rd_kafka_conf_set(conf, "compression.codec", "zstd", errstr, sizeof(errstr)) ||
-		rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "1" : "20", errstr, sizeof(errstr)) ||
-		rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr, sizeof(errstr)))
-	{
-		fprintf(stderr, "kafkatool: %s\n", errstr);
-		return 1;
-	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_stream_delivery);
-	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (rk == NULL)
-	{
-		fprintf(stderr, "kafkatool: %s\n", errstr);
-		return 1;
-	}
 	if (report && (stream_report = fopen(report, "w")) == NULL)
 	{
 		perror("kafkatool: --report");
@@ -212,7 +209,6 @@ cmd_stream(const char *bootstrap, const char *topic, long ips, long count, doubl
 		char		key[32];
 		int			len = format_event(payload, sizeof(payload), key, sizeof(key),
 									   1 + i % ips, first_hour + i / ips);
-		rd_kafka_resp_err_t err;
 
 		if (rate > 0)
 		{
@@ -221,23 +217,8 @@ cmd_stream(const char *bootstrap, const char *topic, long ips, long count, doubl
 			while (now_us() < due)
 				rd_kafka_poll(rk, 1);
 		}
-		do
-		{
-			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-									RD_KAFKA_V_KEY(key, strlen(key)),
-									RD_KAFKA_V_VALUE(payload, (size_t) len),
-									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-									RD_KAFKA_V_OPAQUE((void *) (intptr_t) now_us()),
-									RD_KAFKA_V_END);
-			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-				rd_kafka_poll(rk, 10);
-		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-		if (err)
-		{
-			fprintf(stderr, "kafkatool: produce: %s\n", rd_kafka_err2str(err));
+		if (produce_one(rk, topic, key, payload, (size_t) len, (void *) (intptr_t) now_us()) != 0)
 			return 1;
-		}
-		rd_kafka_poll(rk, 0);
 	}
 	rd_kafka_flush(rk, 60000);
 	if (stream_report)
