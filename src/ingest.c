@@ -2,12 +2,15 @@
  * ingest.c - ingest workers: LogTopic -> ipflow.events, exactly once
  *
  * Each worker is a member of consumer group ipflow.consumer_group.  A batch
- * is: poll up to ipflow.batch_size messages (waiting at most
- * ipflow.batch_timeout after the first) -> parse -> one transaction storing
- * events, aggregates and rejects -> commit -> publish the aggregate of every
- * IP in the batch -> commit the Kafka offsets.  A crash anywhere replays the
- * batch; the insert is idempotent on (src_ip, ts) and aggregates fold only
- * newly inserted rows, so the effect in Postgres is exactly once.
+ * is: take the messages that have arrived (up to ipflow.batch_size) -> parse
+ * -> one transaction storing events, aggregates and rejects -> commit ->
+ * publish the aggregate of every IP in the batch -> commit the Kafka offsets
+ * once the broker has acknowledged the aggregates.  The worker does not wait
+ * for that: it stores the next batches meanwhile (up to INGEST_MAX_PENDING),
+ * and commits offsets in batch order, at most every
+ * INGEST_COMMIT_INTERVAL_MS while busy.  A crash anywhere replays the batch; the insert is idempotent on
+ * (src_ip, ts) and aggregates fold only newly inserted rows, so the effect in
+ * Postgres is exactly once.
  *
  * The worker sleeps on its latch and on a pipe that librdkafka writes to
  * when the consumer queue becomes non-empty, so it wakes for messages,
@@ -55,6 +58,8 @@
 #define INGEST_RETRY_MIN_MS 100
 #define INGEST_RETRY_MAX_MS 10000
 #define INGEST_FLUSH_TIMEOUT_MS 10000
+/* while busy, offsets are committed this often; at once when idle */
+#define INGEST_COMMIT_INTERVAL_MS 200
 
 /* A parsed batch, column by column, as the insert statement takes it. */
 typedef struct IngestBatch
@@ -79,11 +84,26 @@ typedef struct IngestBatch
 	Datum	   *ips;
 	/* outcome */
 	int64		inserted;
-	int			naggregates;
-	char	  **agg_key;
-	int		   *agg_partition;
-	char	  **agg_json;
+	IngestAggregates agg;		/* the message of every IP of the batch */
 } IngestBatch;
+
+/*
+ * A batch being stored, or stored with its aggregate messages on their way
+ * to Kafka.  Its offsets may be committed once the broker has acknowledged
+ * every aggregate of it and of the batches before it, so the worker goes on
+ * with the next batches meanwhile instead of waiting for the broker.
+ */
+typedef struct IngestPending
+{
+	int			outstanding;	/* aggregates not yet acknowledged */
+	int			failed;			/* aggregates the broker refused */
+	IngestBatch batch;			/* lives in context */
+	rd_kafka_topic_partition_list_t *offsets;
+	MemoryContext context;
+} IngestPending;
+
+/* Stored batches awaiting acknowledgement; with more, the worker waits. */
+#define INGEST_MAX_PENDING 8
 
 typedef struct IngestWorker
 {
@@ -92,15 +112,20 @@ typedef struct IngestWorker
 	rd_kafka_t *consumer;
 	rd_kafka_t *producer;
 	rd_kafka_queue_t *queue;
+	rd_kafka_queue_t *producer_queue;	/* where delivery reports arrive */
 	int			wakeup_pipe[2];
 	WaitEventSet *wait_set;
 	SPIPlanPtr	reject_plan;
-	SPIPlanPtr	aggregate_plan;
-	MemoryContext batch_context;
+	/* a ring of pending batches, oldest first */
+	IngestPending pending[INGEST_MAX_PENDING];
+	int			pending_first;
+	int			pending_count;
+	/* offsets of batches complete but not yet committed, or NULL */
+	rd_kafka_topic_partition_list_t *committable;
+	TimestampTz last_commit;
 	rd_kafka_message_t **msgs;
 	int			msgs_capacity;
 	int			msgs_held;		/* messages of the batch in progress */
-	int			delivery_failures;
 	/* the settings the clients were made with; a change rebuilds them */
 	char		bootstrap[IPFLOW_BOOTSTRAP_MAX];
 	char	   *log_topic;
@@ -113,13 +138,26 @@ typedef struct IngestWorker
 
 static IngestWorker worker;
 
-/* Delivery reports of aggregate messages, served in this thread by flush. */
+static void IngestReapPending(bool wait);
+static void IngestCommitOffsets(bool now);
+static void IngestOffsetsCommitted(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+								   rd_kafka_topic_partition_list_t *offsets, void *opaque);
+
+/*
+ * Delivery report of an aggregate message, served in this thread by
+ * rd_kafka_poll: counts it against its batch.
+ */
 static void
 IngestDelivered(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
+	IngestPending *p = (IngestPending *) msg->_private;
+
+	if (p == NULL)
+		return;
+	p->outstanding--;
 	if (msg->err)
 	{
-		worker.delivery_failures++;
+		p->failed++;
 		IpflowWorkerSetError(worker.slot, rd_kafka_err2str(msg->err));
 	}
 }
@@ -159,12 +197,56 @@ IngestExtensionExists(void)
 	return exists;
 }
 
+/* Frees the oldest pending batch. */
+static void
+IngestReleaseOldest(void)
+{
+	IngestPending *p = &worker.pending[worker.pending_first];
+	MemoryContext context = p->context;
+
+	if (p->offsets)
+		rd_kafka_topic_partition_list_destroy(p->offsets);
+	MemoryContextReset(context);
+	memset(p, 0, sizeof(*p));
+	p->context = context;
+	worker.pending_first = (worker.pending_first + 1) % INGEST_MAX_PENDING;
+	worker.pending_count--;
+}
+
+/*
+ * Forgets the pending batches without committing their offsets: they are
+ * replayed (stored rows are skipped as duplicates) and their aggregates
+ * published again.
+ */
+static void
+IngestDropPending(void)
+{
+	while (worker.pending_count > 0)
+		IngestReleaseOldest();
+}
+
 static void
 IngestCloseClients(void)
 {
 	/* a client cannot be destroyed while messages still refer to it */
 	while (worker.msgs_held > 0)
 		rd_kafka_message_destroy(worker.msgs[--worker.msgs_held]);
+	if (worker.producer)
+	{
+		/* commit what the broker has; the rest is replayed */
+		IngestReapPending(false);
+		rd_kafka_purge(worker.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(worker.producer, 1000);
+	}
+	IngestDropPending();
+	if (worker.consumer)
+		IngestCommitOffsets(true);
+	if (worker.producer_queue)
+	{
+		rd_kafka_queue_io_event_enable(worker.producer_queue, -1, NULL, 0);
+		rd_kafka_queue_destroy(worker.producer_queue);
+		worker.producer_queue = NULL;
+	}
 	if (worker.queue)
 	{
 		rd_kafka_queue_io_event_enable(worker.queue, -1, NULL, 0);
@@ -180,7 +262,6 @@ IngestCloseClients(void)
 	}
 	if (worker.producer)
 	{
-		rd_kafka_flush(worker.producer, 1000);
 		rd_kafka_destroy(worker.producer);
 		worker.producer = NULL;
 	}
@@ -296,6 +377,7 @@ IngestOpenClients(void)
 	KafkaConfSet(conf, "fetch.max.bytes", "8388608");
 	KafkaConfSet(conf, "topic.metadata.refresh.interval.ms", "10000");
 	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
+	rd_kafka_conf_set_offset_commit_cb(conf, IngestOffsetsCommitted);
 	worker.consumer = KafkaClientNew(RD_KAFKA_CONSUMER, conf);
 	rd_kafka_poll_set_consumer(worker.consumer);
 
@@ -324,6 +406,9 @@ IngestOpenClients(void)
 		ereport(ERROR, (errcode_for_socket_access(), errmsg("could not create a wakeup pipe: %m")));
 	worker.queue = rd_kafka_queue_get_consumer(worker.consumer);
 	rd_kafka_queue_io_event_enable(worker.queue, worker.wakeup_pipe[1], "1", 1);
+	/* and when a delivery report arrives */
+	worker.producer_queue = rd_kafka_queue_get_main(worker.producer);
+	rd_kafka_queue_io_event_enable(worker.producer_queue, worker.wakeup_pipe[1], "1", 1);
 
 	worker.wait_set = CreateSessionWaitEventSet(3);
 	AddWaitEventToSet(worker.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
@@ -341,15 +426,18 @@ IngestDrainPipe(void)
 }
 
 /*
- * Collects up to ipflow.batch_size messages, waiting at most
- * ipflow.batch_timeout after the first one.  Returns how many; 0 after an
- * idle second or a signal.
+ * Collects the messages that have arrived, up to ipflow.batch_size, and
+ * spends at most ipflow.batch_timeout after the first one doing so.  It never
+ * waits for a batch to fill: a worker that is free stores at once what came
+ * (low latency at low rates), and while it stores a batch the next one
+ * queues up (big batches at high rates).  Returns how many; 0 after an idle
+ * second or a signal.
  */
 static int
 IngestCollect(void)
 {
 	int			have = 0;
-	TimestampTz deadline = 0;
+	TimestampTz first_at = 0;
 
 	if (worker.msgs_capacity < IpflowBatchSize)
 	{
@@ -363,11 +451,12 @@ IngestCollect(void)
 	for (;;)
 	{
 		ssize_t		got;
-		long		timeout;
 		WaitEvent	event;
 		int			i;
 
 		IngestDrainPipe();
+		rd_kafka_poll(worker.producer, 0);	/* delivery reports */
+		IngestReapPending(false);
 		got = rd_kafka_consume_batch_queue(worker.queue, 0, worker.msgs + have,
 										   IpflowBatchSize - have);
 		for (i = 0; i < got; i++)
@@ -387,37 +476,29 @@ IngestCollect(void)
 			}
 		}
 		if (got > 0 && have == 0)
-			deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), IpflowBatchTimeoutMs);
-		if (got > 0)
-			have += got;
+			first_at = GetCurrentTimestamp();
+		have += got;
 		worker.msgs_held = have;
 		if (have >= IpflowBatchSize)
 			return have;
-
 		if (have > 0)
 		{
-			long		secs;
-			int			usecs;
-
-			TimestampDifference(GetCurrentTimestamp(), deadline, &secs, &usecs);
-			timeout = secs * 1000 + usecs / 1000;
-			if (timeout <= 0)
+			/* nothing more queued: store what came rather than wait for more */
+			if (got == 0 ||
+				TimestampDifferenceExceeds(first_at, GetCurrentTimestamp(), IpflowBatchTimeoutMs))
 				return have;
-		}
-		else
-			timeout = INGEST_IDLE_WAKE_MS;
-
-		if (WaitEventSetWait(worker.wait_set, timeout, &event, 1, PG_WAIT_EXTENSION) == 0)
-		{
-			if (have == 0)
-				return 0;		/* idle: let the caller do its housekeeping */
 			continue;
 		}
+		/* idle: commit what is complete before sleeping */
+		IngestCommitOffsets(true);
+
+		if (WaitEventSetWait(worker.wait_set, INGEST_IDLE_WAKE_MS, &event, 1, PG_WAIT_EXTENSION) == 0)
+			return 0;			/* idle: let the caller do its housekeeping */
 		if (event.events & WL_LATCH_SET)
 		{
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
-			if (ConfigReloadPending && have == 0)
+			if (ConfigReloadPending)
 				return 0;
 		}
 	}
@@ -509,18 +590,19 @@ IngestParse(IngestBatch *b)
 }
 
 /*
- * Stores unique events lo..hi-1 and folds the new ones into ipflow.ips.
+ * Stores unique events lo..hi-1 and folds the new ones into ipflow.ips;
+ * when final, also makes the aggregate message of every IP of the batch.
  * With probe, events already stored are left out first (a replay);
  * without, a stored one makes the COPY fail with unique_violation.
  */
 static int64
-IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe)
+IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe, bool final, MemoryContext keep)
 {
 	int		   *fresh = b->unique + lo;
 	int			n = hi - lo;
-	int64		copied;
+	int64		copied = 0;
 
-	if (probe)
+	if (probe && n > 0)
 	{
 		bool	   *exists = palloc(n * sizeof(bool));
 		int			kept = 0;
@@ -533,8 +615,11 @@ IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe)
 				fresh[kept++] = b->unique[lo + i];
 		n = kept;
 	}
-	copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);
-	IngestFoldIps(b->events, fresh, n);
+	if (n > 0)
+		copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);
+	b->agg.context = keep;
+	b->agg.count = 0;
+	IngestFoldIps(b->events, fresh, n, b->ips, final ? b->nips : 0, final ? &b->agg : NULL);
 	return copied;
 }
 
@@ -574,52 +659,28 @@ IngestInsertRejects(IngestBatch *b)
 		elog(ERROR, "ipflow: storing rejected messages failed");
 }
 
-/* Reads the aggregate message of every IP of the batch (after the insert). */
-static void
-IngestReadAggregates(IngestBatch *b, MemoryContext keep)
-{
-	Datum		args[1];
-	uint64		i;
-
-	b->naggregates = 0;
-	if (b->nips == 0)
-		return;
-	args[0] = PointerGetDatum(DatumArray(b->ips, NULL, b->nips, INETOID));
-	if (SPI_execute_plan(worker.aggregate_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ipflow: reading the aggregates failed");
-
-	b->agg_key = MemoryContextAlloc(keep, SPI_processed * sizeof(char *) + 1);
-	b->agg_json = MemoryContextAlloc(keep, SPI_processed * sizeof(char *) + 1);
-	b->agg_partition = MemoryContextAlloc(keep, SPI_processed * sizeof(int) + 1);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		partition = SPI_getbinval(tuple, desc, 2, &isnull);
-
-		b->agg_key[i] = MemoryContextStrdup(keep, SPI_getvalue(tuple, desc, 1));
-		b->agg_json[i] = MemoryContextStrdup(keep, SPI_getvalue(tuple, desc, 3));
-		b->agg_partition[i] = isnull ? RD_KAFKA_PARTITION_UA : DatumGetInt32(partition);
-	}
-	b->naggregates = (int) SPI_processed;
-}
-
 static void
 IngestPreparePlans(void)
 {
 	Oid			reject_types[5] = {TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
-	Oid			aggregate_types[1] = {INETARRAYOID};
 
 	if (worker.reject_plan)
 		return;
 	worker.reject_plan = SPI_prepare(INGEST_REJECT_SQL, 5, reject_types);
-	worker.aggregate_plan = SPI_prepare(INGEST_AGGREGATE_SQL, 1, aggregate_types);
-	if (!worker.reject_plan || !worker.aggregate_plan)
+	if (!worker.reject_plan)
 		elog(ERROR, "ipflow: could not prepare the ingest statements: %s",
 			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(worker.reject_plan);
-	SPI_keepplan(worker.aggregate_plan);
+}
+
+/* Forgets the prepared statements: they may be stale after an error. */
+static void
+IngestForgetPlans(void)
+{
+	if (worker.reject_plan)
+		SPI_freeplan(worker.reject_plan);
+	worker.reject_plan = NULL;
+	IngestIpsForgetPlans();
 }
 
 /*
@@ -636,13 +697,9 @@ IngestTransaction(IngestBatch *b, int lo, int hi, bool final, bool probe, Memory
 	pgstat_report_activity(STATE_RUNNING, "ipflow: storing a batch");
 
 	IngestPreparePlans();
-	if (hi > lo)
-		b->inserted += IngestStoreEvents(b, lo, hi, probe);
+	b->inserted += IngestStoreEvents(b, lo, hi, probe, final, keep);
 	if (final)
-	{
 		IngestInsertRejects(b);
-		IngestReadAggregates(b, keep);
-	}
 
 	SPI_finish();
 	PopActiveSnapshot();
@@ -671,7 +728,7 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 		AbortCurrentTransaction();
 		b->inserted = inserted_before;
 		/* a failed plan may be stale (the extension was recreated) */
-		worker.reject_plan = worker.aggregate_plan = NULL;
+		IngestForgetPlans();
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
@@ -772,64 +829,80 @@ IngestStore(IngestBatch *b, MemoryContext keep)
 }
 
 /*
- * Publishes the aggregate of every IP of the batch and waits until the
- * broker has them all; retries while Kafka is unreachable.  The messages
- * carry running totals, so sending one twice is harmless.  Returns false
- * when the Kafka settings changed meanwhile: the batch is stored, and its
- * messages will be consumed again from the new settings' offsets.
+ * Hands the aggregate of every IP of the batch to the producer, without
+ * waiting for the broker: the delivery reports count them off.
  */
-static bool
-IngestPublish(IngestBatch *b)
+static void
+IngestProduceAggregates(IngestPending *p)
 {
-	long		pause = INGEST_RETRY_MIN_MS;
+	IngestAggregates *agg = &p->batch.agg;
+	int			i;
 
-	while (b->naggregates > 0)
+	for (i = 0; i < agg->count; i++)
 	{
-		int			i;
+		rd_kafka_resp_err_t err;
 
-		worker.delivery_failures = 0;
-		for (i = 0; i < b->naggregates; i++)
+		do
 		{
-			rd_kafka_resp_err_t err;
-
-			do
-			{
-				err = rd_kafka_producev(worker.producer,
-										RD_KAFKA_V_TOPIC(worker.aggregate_topic),
-										RD_KAFKA_V_PARTITION(b->agg_partition[i]),
-										RD_KAFKA_V_KEY(b->agg_key[i], strlen(b->agg_key[i])),
-										RD_KAFKA_V_VALUE(b->agg_json[i], strlen(b->agg_json[i])),
-										RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-										RD_KAFKA_V_END);
-				if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-					rd_kafka_poll(worker.producer, 10);
-			} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-			if (err)
-			{
-				worker.delivery_failures++;
-				IpflowWorkerSetError(worker.slot, rd_kafka_err2str(err));
-			}
+			err = rd_kafka_producev(worker.producer,
+									RD_KAFKA_V_TOPIC(worker.aggregate_topic),
+									RD_KAFKA_V_PARTITION(agg->partitions[i] >= 0 ?
+														 agg->partitions[i] : RD_KAFKA_PARTITION_UA),
+									RD_KAFKA_V_KEY(agg->keys[i], strlen(agg->keys[i])),
+									RD_KAFKA_V_VALUE(agg->json[i], strlen(agg->json[i])),
+									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+									RD_KAFKA_V_OPAQUE(p),
+									RD_KAFKA_V_END);
+			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(worker.producer, 10);
+		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+		if (err)
+		{
+			p->failed++;
+			IpflowWorkerSetError(worker.slot, rd_kafka_err2str(err));
 		}
-		if (rd_kafka_flush(worker.producer, INGEST_FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			worker.delivery_failures++;
-		if (worker.delivery_failures == 0)
-			return true;
-		IpflowWorkerSetState(worker.slot, "waiting for Kafka to take aggregates");
-		IngestNap(pause);
-		pause = Min(pause * 2, INGEST_RETRY_MAX_MS);
-		IngestReloadIfPending();
-		if (worker.rebuild)
-			return false;
+		else
+			p->outstanding++;
 	}
-	return true;
 }
 
-/* Commits, per partition, the offset after the last message of the batch. */
-static void
-IngestCommitOffsets(IngestBatch *b)
+/*
+ * Waits until the broker has acknowledged or refused every aggregate of the
+ * oldest pending batch; while some were refused, publishes them all again,
+ * with backoff (the messages carry running totals: sending one twice is
+ * harmless).  Returns false when the Kafka settings changed meanwhile.
+ */
+static bool
+IngestAwaitOldest(void)
+{
+	IngestPending *p = &worker.pending[worker.pending_first];
+	long		pause = INGEST_RETRY_MIN_MS;
+
+	for (;;)
+	{
+		if (p->outstanding > 0)
+			rd_kafka_flush(worker.producer, INGEST_FLUSH_TIMEOUT_MS);
+		if (p->outstanding == 0 && p->failed == 0)
+			return true;
+		if (p->outstanding == 0)
+		{
+			IpflowWorkerSetState(worker.slot, "waiting for Kafka to take aggregates");
+			IngestNap(pause);
+			pause = Min(pause * 2, INGEST_RETRY_MAX_MS);
+			IngestReloadIfPending();
+			if (worker.rebuild)
+				return false;
+			p->failed = 0;
+			IngestProduceAggregates(p);
+		}
+	}
+}
+
+/* The offset after the last message of the batch, per partition. */
+static rd_kafka_topic_partition_list_t *
+IngestBatchOffsets(IngestBatch *b)
 {
 	rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
-	rd_kafka_resp_err_t err;
 	int			i;
 
 	for (i = 0; i < b->nmsgs; i++)
@@ -843,11 +916,89 @@ IngestCommitOffsets(IngestBatch *b)
 		if (m->offset + 1 > tp->offset)
 			tp->offset = m->offset + 1;
 	}
-	err = rd_kafka_commit(worker.consumer, offsets, 0);
+	return offsets;
+}
+
+/* Result of an asynchronous offset commit, served by the consumer's poll. */
+static void
+IngestOffsetsCommitted(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+					   rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+	{
+		char		message[IPFLOW_ERROR_MAX];
+
+		snprintf(message, sizeof(message),
+				 "offset commit: %s (the batch will be replayed, without effect)",
+				 rd_kafka_err2str(err));
+		IpflowWorkerSetError(worker.slot, message);
+	}
+}
+
+/*
+ * Retires the pending batches the broker has acknowledged, oldest first:
+ * their offsets may now be committed.  With wait, also waits for the
+ * oldest one.
+ */
+static void
+IngestReapPending(bool wait)
+{
+	rd_kafka_poll(worker.producer, 0);
+	while (worker.pending_count > 0)
+	{
+		IngestPending *p = &worker.pending[worker.pending_first];
+		rd_kafka_topic_partition_list_t *done = p->offsets;
+		int			i;
+
+		if (p->outstanding > 0 && !wait)
+			return;
+		if (p->outstanding > 0 || p->failed > 0)
+		{
+			if (!IngestAwaitOldest())
+			{
+				IngestDropPending();
+				return;
+			}
+		}
+		if (worker.committable == NULL)
+			worker.committable = rd_kafka_topic_partition_list_new(done->cnt);
+		for (i = 0; i < done->cnt; i++)
+		{
+			rd_kafka_topic_partition_t *tp =
+				rd_kafka_topic_partition_list_find(worker.committable, done->elems[i].topic,
+												   done->elems[i].partition);
+
+			if (tp == NULL)
+				tp = rd_kafka_topic_partition_list_add(worker.committable, done->elems[i].topic,
+													   done->elems[i].partition);
+			tp->offset = Max(tp->offset, done->elems[i].offset);
+		}
+		IngestReleaseOldest();
+		wait = false;
+	}
+}
+
+/*
+ * Commits the offsets of the completed batches, when asked to or when the
+ * last commit is old enough.  Asynchronously: a lost commit only replays
+ * batches, which changes nothing; fewer commits spare the broker.
+ */
+static void
+IngestCommitOffsets(bool now)
+{
+	rd_kafka_resp_err_t err;
+
+	if (worker.committable == NULL)
+		return;
+	if (!now && !TimestampDifferenceExceeds(worker.last_commit, GetCurrentTimestamp(),
+											INGEST_COMMIT_INTERVAL_MS))
+		return;
+	err = rd_kafka_commit(worker.consumer, worker.committable, 1);
 	if (err)
-		IpflowWorkerSetError(worker.slot, psprintf("offset commit: %s (the batch will be replayed, without effect)",
-												   rd_kafka_err2str(err)));
-	rd_kafka_topic_partition_list_destroy(offsets);
+		IngestOffsetsCommitted(worker.consumer, err, NULL, NULL);
+	rd_kafka_topic_partition_list_destroy(worker.committable);
+	worker.committable = NULL;
+	worker.last_commit = GetCurrentTimestamp();
 }
 
 /* Assigned partitions and their lag, for ipflow.stats. */
@@ -893,52 +1044,65 @@ IngestReportAssignment(void)
 	pfree(lag.data);
 }
 
-/* Parses, stores, publishes and commits one batch of n messages. */
+/*
+ * Parses and stores one batch of n messages, then leaves it pending with its
+ * aggregates on their way to Kafka.
+ */
 static void
 IngestProcessBatch(int n)
 {
-	MemoryContext old = MemoryContextSwitchTo(worker.batch_context);
+	IngestPending *p;
+	MemoryContext old;
 	TimestampTz start = GetCurrentTimestamp();
-	IngestBatch b;
+	IngestBatch *b;
 	long		secs;
 	int			usecs;
 	int			stored = 0;
 	int			i;
 
-	memset(&b, 0, sizeof(b));
+	/* a free slot for the batch: with all taken, wait for the oldest */
+	if (worker.pending_count == INGEST_MAX_PENDING)
+		IngestReapPending(true);
+	p = &worker.pending[(worker.pending_first + worker.pending_count) % INGEST_MAX_PENDING];
+	worker.pending_count++;
+	b = &p->batch;
+	memset(b, 0, sizeof(*b));
+	old = MemoryContextSwitchTo(p->context);
 	worker.msgs_held = n;
-	b.nmsgs = n;
-	b.msgs = worker.msgs;
+	b->nmsgs = n;
+	b->msgs = worker.msgs;
 
 	IpflowWorkerSetState(worker.slot, "storing a batch");
-	IngestParse(&b);
-	IngestStore(&b, worker.batch_context);
-	IpflowWorkerSetState(worker.slot, "publishing aggregates");
-	if (IngestPublish(&b))
-		IngestCommitOffsets(&b);
+	IngestParse(b);
+	IngestStore(b, p->context);
+	p->offsets = IngestBatchOffsets(b);
 
-	for (i = 0; i < b.ngood; i++)
-		if (b.good_msg[i] >= 0)
+	for (i = 0; i < b->ngood; i++)
+		if (b->good_msg[i] >= 0)
 			stored++;
 	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	SpinLockAcquire(&IpflowShared->mutex);
 	worker.slot->messages += n;
-	worker.slot->inserted += b.inserted;
-	worker.slot->duplicates += stored - b.inserted;
-	worker.slot->rejected += b.nbad;
+	worker.slot->inserted += b->inserted;
+	worker.slot->duplicates += stored - b->inserted;
+	worker.slot->rejected += b->nbad;
 	worker.slot->batches++;
-	worker.slot->aggregates += b.naggregates;
+	worker.slot->aggregates += b->agg.count;
 	worker.slot->last_batch_size = n;
 	worker.slot->last_batch_ms = secs * 1000.0 + usecs / 1000.0;
 	worker.slot->last_batch_at = GetCurrentTimestamp();
-	strlcpy(worker.slot->state, "consuming", IPFLOW_STATE_MAX);
 	SpinLockRelease(&IpflowShared->mutex);
 
 	for (i = 0; i < n; i++)
 		rd_kafka_message_destroy(worker.msgs[i]);
 	worker.msgs_held = 0;
+	b->msgs = NULL;
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(worker.batch_context);
+
+	IngestProduceAggregates(p);
+	IngestReapPending(false);
+	IngestCommitOffsets(false);
+	IpflowWorkerSetState(worker.slot, "consuming");
 }
 
 /* Waits until the extension exists here and the broker can be reached. */
@@ -1020,13 +1184,14 @@ IngestConsume(void)
 	}
 	IngestCloseClients();
 	worker.rebuild = false;
-	worker.reject_plan = worker.aggregate_plan = NULL;
+	IngestForgetPlans();
 }
 
 void
 IpflowIngestMain(Datum arg)
 {
 	Oid			dboid;
+	int			i;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.index = DatumGetInt32(arg);
@@ -1048,8 +1213,9 @@ IpflowIngestMain(Datum arg)
 	SpinLockRelease(&IpflowShared->mutex);
 	before_shmem_exit(IngestShutdown, 0);
 
-	worker.batch_context = AllocSetContextCreate(TopMemoryContext, "ipflow ingest batch",
-												 ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < INGEST_MAX_PENDING; i++)
+		worker.pending[i].context = AllocSetContextCreate(TopMemoryContext, "ipflow ingest batch",
+														  ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		IngestWaitUntilReady();

@@ -17,6 +17,10 @@
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
+#include "utils/json.h"
+#include "utils/float.h"
+#include "lib/stringinfo.h"
+#include "access/xact.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -31,7 +35,44 @@ typedef struct IpFold
 	int			index;			/* position in the statement's arrays */
 	RunningStats events;		/* count and first/last ts of all events */
 	RunningStats features[EVENT_NFEATURES];
+	bool		fresh;			/* has newly inserted events */
+	bool		stored;			/* its ipflow.ips row is locked and merged */
+	int			partition;		/* from ipflow.ip_partitions, or -1 */
+	TimestampTz updated_at;		/* of the stored row */
 } IpFold;
+
+/* The statements of a fold, planned once per worker. */
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr update_plan = NULL;
+
+#define INSERT_IPS_SQL \
+"INSERT INTO ipflow.ips (src_ip, first_ts, last_ts)" \
+" SELECT * FROM unnest($1::inet[], $2::timestamptz[], $3::timestamptz[])" \
+" ON CONFLICT (src_ip) DO NOTHING"
+
+/* rows locked in a fixed order, so that concurrent folds queue up */
+#define LOCK_IPS_SQL \
+"SELECT p.src_ip, p.events, p.first_ts, p.last_ts, p.feature_count, p.feature_mean," \
+" p.feature_m2, p.feature_min, p.feature_max, p.feature_first_ts, p.feature_last_ts," \
+" m.partition, p.updated_at" \
+" FROM ipflow.ips p LEFT JOIN ipflow.ip_partitions m ON m.src_ip = p.src_ip" \
+" WHERE p.src_ip = ANY ($1::inet[]) ORDER BY p.src_ip FOR UPDATE OF p"
+
+/* each IP's nine features are the slice [(o-1)*9+1, o*9] of the flat arrays */
+#define UPDATE_IPS_SQL \
+"UPDATE ipflow.ips AS p SET events = u.ev, first_ts = u.f, last_ts = u.l," \
+" feature_count = $5[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_mean = $6[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_m2 = $7[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_min = $8[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_max = $9[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_first_ts = $10[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" feature_last_ts = $11[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" updated_at = now()" \
+" FROM unnest($1::inet[], $2::int8[], $3::timestamptz[], $4::timestamptz[])" \
+"   WITH ORDINALITY AS u(ip, ev, f, l, o)" \
+" WHERE p.src_ip = u.ip"
 
 /* Elements of a stored 9-element array column, or false if malformed. */
 static bool
@@ -51,7 +92,7 @@ StoredArray(HeapTuple tuple, TupleDesc desc, int column, Oid type, Datum **value
 	return n == EVENT_NFEATURES;
 }
 
-/* Merges the stored aggregates of the locked rows into the batch's. */
+/* Merges the stored aggregates of the locked rows into the batch's (once each). */
 static void
 MergeStored(HTAB *folds)
 {
@@ -76,6 +117,7 @@ MergeStored(HTAB *folds)
 				   *nfirst,
 				   *nlast;
 		bool		isnull;
+		Datum		d;
 		IpAddr		ip;
 		IpFold	   *fold;
 		RunningStats stored;
@@ -83,8 +125,12 @@ MergeStored(HTAB *folds)
 
 		InetDatumGetIp(SPI_getbinval(tuple, desc, 1, &isnull), &ip);
 		fold = hash_search(folds, &ip, HASH_FIND, NULL);
-		if (fold == NULL)
+		if (fold == NULL || fold->stored)
 			continue;
+		fold->stored = true;
+		d = SPI_getbinval(tuple, desc, 12, &isnull);
+		fold->partition = isnull ? -1 : DatumGetInt32(d);
+		fold->updated_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 13, &isnull));
 
 		memset(&stored, 0, sizeof(stored));
 		stored.count = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
@@ -119,23 +165,127 @@ MergeStored(HTAB *folds)
 	}
 }
 
+/* Plans the fold's statements once; they are kept for the worker's life. */
+static void
+PrepareFoldPlans(void)
+{
+	Oid			insert_types[3] = {INETARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+	Oid			lock_types[1] = {INETARRAYOID};
+	Oid			update_types[11] = {
+		INETARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+		INT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
+	};
+
+	if (update_plan != NULL)
+		return;
+	insert_plan = SPI_prepare(INSERT_IPS_SQL, 3, insert_types);
+	lock_plan = SPI_prepare(LOCK_IPS_SQL, 1, lock_types);
+	update_plan = SPI_prepare(UPDATE_IPS_SQL, 11, update_types);
+	if (insert_plan == NULL || lock_plan == NULL || update_plan == NULL)
+		elog(ERROR, "ipflow: could not prepare the statements of ipflow.ips: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(insert_plan);
+	SPI_keepplan(lock_plan);
+	SPI_keepplan(update_plan);
+}
+
+/* Forgets the fold's plans (the worker's clients are being rebuilt). */
+void
+IngestIpsForgetPlans(void)
+{
+	if (insert_plan)
+		SPI_freeplan(insert_plan);
+	if (lock_plan)
+		SPI_freeplan(lock_plan);
+	if (update_plan)
+		SPI_freeplan(update_plan);
+	insert_plan = lock_plan = update_plan = NULL;
+}
+
+/* Locks and merges the stored rows of the IPs in ips[0..n-1]. */
+static void
+LockAndMerge(HTAB *folds, Datum *ips, int n)
+{
+	Datum		args[1];
+
+	if (n == 0)
+		return;
+	args[0] = PointerGetDatum(DatumArray(ips, NULL, n, INETOID));
+	if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ipflow: could not read ipflow.ips");
+	MergeStored(folds);
+}
+
+/* Appends v as JSON: a timestamp string in the session's time zone. */
+static void
+AppendJsonTimestamp(StringInfo buf, TimestampTz ts)
+{
+	appendStringInfoChar(buf, '"');
+	appendStringInfoString(buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(ts), TIMESTAMPTZOID, NULL));
+	appendStringInfoChar(buf, '"');
+}
+
+/*
+ * The aggregate message of one IP: its running count and the mean of every
+ * feature seen, and avg_unq_dst_ip as the original Spark job published.
+ */
+static char *
+AggregateJson(const IpFold *fold, const char *ip_text, TimestampTz updated_at)
+{
+	StringInfoData buf;
+	bool		any = false;
+	int			f;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"src_ip\": \"%s\", \"events\": " INT64_FORMAT ", \"first_ts\": ",
+					 ip_text, fold->events.count);
+	AppendJsonTimestamp(&buf, fold->events.first_ts);
+	appendStringInfoString(&buf, ", \"last_ts\": ");
+	AppendJsonTimestamp(&buf, fold->events.last_ts);
+	appendStringInfoString(&buf, ", \"avg_unq_dst_ip\": ");
+	if (fold->features[0].count > 0)
+		appendStringInfoString(&buf, float8out_internal(fold->features[0].mean));
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ", \"mean\": {");
+	for (f = 0; f < EVENT_NFEATURES; f++)
+	{
+		if (fold->features[f].count == 0)
+			continue;
+		appendStringInfo(&buf, "%s\"%s\": %s", any ? ", " : "", EventFeatureNames[f],
+						 float8out_internal(fold->features[f].mean));
+		any = true;
+	}
+	appendStringInfoString(&buf, "}, \"updated_at\": ");
+	AppendJsonTimestamp(&buf, updated_at);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /*
  * Adds events[which[0..n-1]], all newly inserted, to the aggregates of
- * their IPs.  New IPs get an empty row first, so that every row can be
- * locked before it is read: concurrent workers then merge one after the
- * other instead of overwriting each other.
+ * their IPs, under a lock on each IP's row.  Rows are locked first and
+ * created only for IPs that have none, so that concurrent workers merge one
+ * after the other instead of overwriting each other.  With out, also
+ * returns the aggregate message of every IP in ips[0..nips-1] (the whole
+ * batch, replayed events included), allocated in out->context.
  */
 void
-IngestFoldIps(const Event *events, const int *which, int n)
+IngestFoldIps(const Event *events, const int *which, int n,
+			  const Datum *batch_ips, int nips, IngestAggregates *out)
 {
 	HASHCTL		ctl;
 	HTAB	   *folds;
 	HASH_SEQ_STATUS scan;
 	IpFold	   *fold;
-	int			nips = 0;
+	int			nfolds = 0;
+	int			nfresh = 0;
+	int			nmissing = 0;
 	int			i,
 				f;
 	Datum	   *ips,
+			   *missing_ips,
 			   *ev_count,
 			   *ev_first,
 			   *ev_last;
@@ -148,84 +298,100 @@ IngestFoldIps(const Event *events, const int *which, int n)
 			   *last;
 	bool	   *missing;
 	Datum		args[11];
-	Oid			types[11] = {
-		INETARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
-		INT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
-	};
 
-	if (n == 0)
+	if (n == 0 && out == NULL)
 		return;
+	PrepareFoldPlans();
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(IpAddr);
 	ctl.entrysize = sizeof(IpFold);
 	ctl.hcxt = CurrentMemoryContext;
 	folds = hash_create("ipflow ip folds", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	for (i = 0; i < n; i++)
+	ips = palloc((n + nips + 1) * sizeof(Datum));
+
+	for (i = 0; i < n + (out ? nips : 0); i++)
 	{
-		const Event *ev = &events[which[i]];
-		int64		ts = ev->ts_us - UNIX_TO_POSTGRES_US;
+		const Event *ev = i < n ? &events[which[i]] : NULL;
+		IpAddr		ip;
 		bool		found;
 
-		fold = hash_search(folds, &ev->src_ip, HASH_ENTER, &found);
+		if (ev)
+			ip = ev->src_ip;
+		else
+			InetDatumGetIp(batch_ips[i - n], &ip);
+		fold = hash_search(folds, &ip, HASH_ENTER, &found);
 		if (!found)
 		{
 			memset((char *) fold + sizeof(IpAddr), 0, sizeof(IpFold) - sizeof(IpAddr));
-			fold->index = nips++;
+			fold->index = nfolds;
+			fold->partition = -1;
+			ips[nfolds++] = ev ? IpGetInetDatum(&ip) : batch_ips[i - n];
 		}
-		StatsAdd(&fold->events, 0, ts);
-		for (f = 0; f < EVENT_NFEATURES; f++)
-			if (ev->present & (1U << f))
-				StatsAdd(&fold->features[f], ev->features[f], ts);
+		if (ev)
+		{
+			int64		ts = ev->ts_us - UNIX_TO_POSTGRES_US;
+
+			fold->fresh = true;
+			StatsAdd(&fold->events, 0, ts);
+			for (f = 0; f < EVENT_NFEATURES; f++)
+				if (ev->present & (1U << f))
+					StatsAdd(&fold->features[f], ev->features[f], ts);
+		}
 	}
 
-	ips = palloc(nips * sizeof(Datum));
-	ev_count = palloc(nips * sizeof(Datum));
-	ev_first = palloc(nips * sizeof(Datum));
-	ev_last = palloc(nips * sizeof(Datum));
+	/* lock the existing rows; create the missing ones, then lock those */
+	LockAndMerge(folds, ips, nfolds);
+	missing_ips = palloc((nfolds + 1) * sizeof(Datum));
+	ev_first = palloc((nfolds + 1) * sizeof(Datum));
+	ev_last = palloc((nfolds + 1) * sizeof(Datum));
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
 	{
-		ips[fold->index] = IpGetInetDatum(&fold->ip);
-		ev_first[fold->index] = TimestampTzGetDatum(fold->events.first_ts);
-		ev_last[fold->index] = TimestampTzGetDatum(fold->events.last_ts);
+		if (fold->stored || !fold->fresh)
+			continue;
+		missing_ips[nmissing] = ips[fold->index];
+		ev_first[nmissing] = TimestampTzGetDatum(fold->events.first_ts);
+		ev_last[nmissing] = TimestampTzGetDatum(fold->events.last_ts);
+		nmissing++;
 	}
-	args[0] = PointerGetDatum(DatumArray(ips, NULL, nips, INETOID));
-	args[1] = PointerGetDatum(DatumArray(ev_first, NULL, nips, TIMESTAMPTZOID));
-	args[2] = PointerGetDatum(DatumArray(ev_last, NULL, nips, TIMESTAMPTZOID));
+	if (nmissing > 0)
+	{
+		args[0] = PointerGetDatum(DatumArray(missing_ips, NULL, nmissing, INETOID));
+		args[1] = PointerGetDatum(DatumArray(ev_first, NULL, nmissing, TIMESTAMPTZOID));
+		args[2] = PointerGetDatum(DatumArray(ev_last, NULL, nmissing, TIMESTAMPTZOID));
+		if (SPI_execute_plan(insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "ipflow: could not add new IPs");
+		LockAndMerge(folds, missing_ips, nmissing);
+	}
 
-	/* rows for new IPs, then every row locked in a fixed order, and read */
-	if (SPI_execute_with_args("INSERT INTO ipflow.ips (src_ip, first_ts, last_ts)"
-							  " SELECT * FROM unnest($1, $2, $3) ON CONFLICT (src_ip) DO NOTHING",
-							  3, (Oid[]) {INETARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID},
-							  args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "ipflow: could not add new IPs");
-	if (SPI_execute_with_args("SELECT src_ip, events, first_ts, last_ts, feature_count, feature_mean,"
-							  " feature_m2, feature_min, feature_max, feature_first_ts, feature_last_ts"
-							  " FROM ipflow.ips WHERE src_ip = ANY ($1) ORDER BY src_ip FOR UPDATE",
-							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "ipflow: could not read ipflow.ips");
-	MergeStored(folds);
-
-	count = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	mean = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	m2 = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	min = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	max = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	first = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	last = palloc(nips * EVENT_NFEATURES * sizeof(Datum));
-	missing = palloc(nips * EVENT_NFEATURES * sizeof(bool));
+	/* the merged aggregates of the IPs with new events go back */
+	count = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	mean = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	m2 = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	min = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	max = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	first = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	last = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
+	missing = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(bool));
+	ev_count = palloc((nfolds + 1) * sizeof(Datum));
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
 	{
-		ev_count[fold->index] = Int64GetDatum(fold->events.count);
-		ev_first[fold->index] = TimestampTzGetDatum(fold->events.first_ts);
-		ev_last[fold->index] = TimestampTzGetDatum(fold->events.last_ts);
+		if (!fold->fresh)
+			continue;
+		if (!fold->stored)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("ipflow.ips has no row for an IP of the batch after adding it")));
+		missing_ips[nfresh] = ips[fold->index];
+		ev_count[nfresh] = Int64GetDatum(fold->events.count);
+		ev_first[nfresh] = TimestampTzGetDatum(fold->events.first_ts);
+		ev_last[nfresh] = TimestampTzGetDatum(fold->events.last_ts);
 		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
 			RunningStats *s = &fold->features[f];
-			int			k = fold->index * EVENT_NFEATURES + f;
+			int			k = nfresh * EVENT_NFEATURES + f;
 
 			count[k] = Int64GetDatum(s->count);
 			mean[k] = Float8GetDatum(s->mean);
@@ -236,30 +402,47 @@ IngestFoldIps(const Event *events, const int *which, int n)
 			last[k] = TimestampTzGetDatum(s->last_ts);
 			missing[k] = s->count == 0;
 		}
+		nfresh++;
 	}
-	args[1] = PointerGetDatum(DatumArray(ev_count, NULL, nips, INT8OID));
-	args[2] = PointerGetDatum(DatumArray(ev_first, NULL, nips, TIMESTAMPTZOID));
-	args[3] = PointerGetDatum(DatumArray(ev_last, NULL, nips, TIMESTAMPTZOID));
-	args[4] = PointerGetDatum(DatumArray(count, NULL, nips * EVENT_NFEATURES, INT8OID));
-	args[5] = PointerGetDatum(DatumArray(mean, NULL, nips * EVENT_NFEATURES, FLOAT8OID));
-	args[6] = PointerGetDatum(DatumArray(m2, NULL, nips * EVENT_NFEATURES, FLOAT8OID));
-	args[7] = PointerGetDatum(DatumArray(min, missing, nips * EVENT_NFEATURES, INT8OID));
-	args[8] = PointerGetDatum(DatumArray(max, missing, nips * EVENT_NFEATURES, INT8OID));
-	args[9] = PointerGetDatum(DatumArray(first, missing, nips * EVENT_NFEATURES, TIMESTAMPTZOID));
-	args[10] = PointerGetDatum(DatumArray(last, missing, nips * EVENT_NFEATURES, TIMESTAMPTZOID));
+	if (nfresh > 0)
+	{
+		args[0] = PointerGetDatum(DatumArray(missing_ips, NULL, nfresh, INETOID));
+		args[1] = PointerGetDatum(DatumArray(ev_count, NULL, nfresh, INT8OID));
+		args[2] = PointerGetDatum(DatumArray(ev_first, NULL, nfresh, TIMESTAMPTZOID));
+		args[3] = PointerGetDatum(DatumArray(ev_last, NULL, nfresh, TIMESTAMPTZOID));
+		args[4] = PointerGetDatum(DatumArray(count, NULL, nfresh * EVENT_NFEATURES, INT8OID));
+		args[5] = PointerGetDatum(DatumArray(mean, NULL, nfresh * EVENT_NFEATURES, FLOAT8OID));
+		args[6] = PointerGetDatum(DatumArray(m2, NULL, nfresh * EVENT_NFEATURES, FLOAT8OID));
+		args[7] = PointerGetDatum(DatumArray(min, missing, nfresh * EVENT_NFEATURES, INT8OID));
+		args[8] = PointerGetDatum(DatumArray(max, missing, nfresh * EVENT_NFEATURES, INT8OID));
+		args[9] = PointerGetDatum(DatumArray(first, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
+		args[10] = PointerGetDatum(DatumArray(last, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
+		if (SPI_execute_plan(update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "ipflow: could not update ipflow.ips");
+	}
 
-	/* each IP's nine features are the slice [(o-1)*9+1, o*9] of the flat arrays */
-	if (SPI_execute_with_args("UPDATE ipflow.ips AS p SET events = u.ev, first_ts = u.f, last_ts = u.l,"
-							  " feature_count = $5[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_mean = $6[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_m2 = $7[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_min = $8[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_max = $9[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_first_ts = $10[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " feature_last_ts = $11[(u.o - 1) * 9 + 1 : u.o * 9],"
-							  " updated_at = now()"
-							  " FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS u(ip, ev, f, l, o)"
-							  " WHERE p.src_ip = u.ip",
-							  11, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "ipflow: could not update ipflow.ips");
+	if (out)
+	{
+		MemoryContext old = MemoryContextSwitchTo(out->context);
+		TimestampTz now = GetCurrentTransactionStartTimestamp();	/* as now() */
+
+		out->count = 0;
+		out->keys = palloc((nfolds + 1) * sizeof(char *));
+		out->json = palloc((nfolds + 1) * sizeof(char *));
+		out->partitions = palloc((nfolds + 1) * sizeof(int));
+		hash_seq_init(&scan, folds);
+		while ((fold = hash_seq_search(&scan)) != NULL)
+		{
+			char		text[IP_TEXT_MAX];
+
+			if (!fold->stored)
+				continue;		/* replayed events of an IP no longer stored */
+			IpFormat(&fold->ip, text);
+			out->keys[out->count] = pstrdup(text);
+			out->json[out->count] = AggregateJson(fold, text, fold->fresh ? now : fold->updated_at);
+			out->partitions[out->count] = fold->partition;
+			out->count++;
+		}
+		MemoryContextSwitchTo(old);
+	}
 }

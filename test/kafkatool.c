@@ -11,7 +11,8 @@
  *       Produces COUNT synthetic events for N source IPs (10.x.y.z), hour
  *       after hour from 2022-01-01 + H hours, keyed by IP (murmur2), zstd
  *       compressed, at R events/s (0: as fast as possible).  With --report,
- *       writes "partition offset produced_at_us" per delivered message.
+ *       writes "partition offset produced_at_us delivered_at_us" per delivered
+ *       message.
  */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -164,8 +165,8 @@ on_stream_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 	if (msg->err)
 		stream_failed++;
 	else if (stream_report)
-		fprintf(stream_report, "%d\t%lld\t%lld\n", msg->partition, (long long) msg->offset,
-				(long long) (intptr_t) msg->_private);
+		fprintf(stream_report, "%d\t%lld\t%lld\t%lld\n", msg->partition, (long long) msg->offset,
+				(long long) (intptr_t) msg->_private, (long long) now_us());
 }
 
 /* One synthetic event: the same arithmetic as the SQL generator of the tests. */
@@ -188,6 +189,18 @@ format_event(char *buf, size_t len, char *key, size_t keylen, long k, long h)
 					(h * 1009 + k * 7) % 100000, (h * 2003 + k * 11) % 1000000, (h + k) % 9, ts);
 }
 
+/* Fetches the topic's metadata, so that the first message need not wait for it. */
+static void
+wait_for_metadata(rd_kafka_t *rk, const char *topic)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+
+	if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+}
+
 static int
 cmd_stream(const char *bootstrap, const char *topic, long ips, long count, double rate,
 		   long first_hour, const char *report)
@@ -202,6 +215,8 @@ cmd_stream(const char *bootstrap, const char *topic, long ips, long count, doubl
 		return 1;
 	}
 
+	/* know the partitions' leaders before the clock starts */
+	wait_for_metadata(rk, topic);
 	start = now_us();
 	for (i = 0; i < count; i++)
 	{
