@@ -6,15 +6,17 @@
  * -> one transaction storing events, aggregates and rejects -> commit ->
  * publish the aggregate of every IP in the batch -> commit the Kafka offsets
  * once the broker has acknowledged the aggregates.  The worker does not wait
- * for that: it stores the next batches meanwhile (up to INGEST_MAX_PENDING),
- * and commits offsets in batch order, at most every
- * INGEST_COMMIT_INTERVAL_MS while busy.  A crash anywhere replays the batch; the insert is idempotent on
- * (src_ip, ts) and aggregates fold only newly inserted rows, so the effect in
- * Postgres is exactly once.
+ * for the broker: it stores the next batches meanwhile (up to
+ * INGEST_MAX_PENDING), and commits offsets in batch order, while busy at
+ * most every INGEST_COMMIT_INTERVAL_MS.  A crash anywhere replays the
+ * uncommitted batches; the insert is idempotent on (src_ip, ts) and
+ * aggregates fold only newly inserted rows, so the effect in Postgres is
+ * exactly once.
  *
  * The worker sleeps on its latch and on a pipe that librdkafka writes to
- * when the consumer queue becomes non-empty, so it wakes for messages,
- * signals and postmaster death alike, and never polls in a loop.
+ * when the consumer queue or the producer's delivery reports become
+ * non-empty, so it wakes for messages, acknowledgements, signals and
+ * postmaster death alike, and never polls in a loop.
  */
 #include "postgres.h"
 
