@@ -222,8 +222,9 @@ IpflowDefineGucs(void)
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ipflow.batch_timeout",
-							gettext_noop("Longest time an ingest batch waits to fill up."),
-							NULL, &IpflowBatchTimeoutMs, IPFLOW_DEFAULT_BATCH_TIMEOUT_MS,
+							gettext_noop("Longest time an ingest worker spends collecting one batch."),
+							gettext_noop("A worker never waits for a batch to fill: it stores what has arrived."),
+							&IpflowBatchTimeoutMs, IPFLOW_DEFAULT_BATCH_TIMEOUT_MS,
 							IPFLOW_MIN_BATCH_TIMEOUT_MS, IPFLOW_MAX_BATCH_TIMEOUT_MS,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
