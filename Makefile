@@ -1,14 +1,16 @@
 EXTENSION = ipflow
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
 CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
-	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o
+	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
+	src/redis.o src/redis_sql.o src/init_sql.o
 
 DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*--*.sql))
+# released install scripts are kept as they were, beside the upgrade scripts
+DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*.sql))
 
 REGRESS = load_config partition guc upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)

@@ -7,3 +7,32 @@ SELECT extversion = default_version AS up_to_date
  WHERE extname = 'ipflow';
 -- the roles survive a reinstall and keep their membership
 SELECT pg_has_role('ipflow_admin', 'ipflow_reader', 'MEMBER') AS admin_reads;
+-- an updated install has exactly what a fresh one has: objects, columns,
+-- function signatures, indexes, privileges
+CREATE FUNCTION pg_temp.ipflow_schema() RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT pg_describe_object(classid, objid, 0) FROM pg_depend
+   WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+     AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ipflow')
+  UNION ALL
+  SELECT format('%s.%s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                pg_get_expr(d.adbin, d.adrelid))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ipflow'
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+  UNION ALL
+  SELECT format('%s(%s) -> %s %s', p.proname, pg_get_function_identity_arguments(p.oid),
+                pg_get_function_result(p.oid), p.proacl)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'ipflow'
+  UNION ALL
+  SELECT indexdef FROM pg_indexes WHERE schemaname = 'ipflow'
+  UNION ALL
+  SELECT format('%s %s', c.relname, c.relacl)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ipflow'
+$$;
+CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.ipflow_schema() AS s(item);
+DROP EXTENSION ipflow;
+CREATE EXTENSION ipflow;
+SELECT 'only after update' AS side, item FROM (SELECT item FROM updated EXCEPT SELECT s.item FROM pg_temp.ipflow_schema() AS s(item)) AS a
+UNION ALL
+SELECT 'only when fresh', item FROM (SELECT s.item FROM pg_temp.ipflow_schema() AS s(item) EXCEPT SELECT item FROM updated) AS b
+ORDER BY 1, 2;

@@ -28,6 +28,7 @@ int			IpflowRedisBackend = REDIS_BACKEND_AUTO;
 int			IpflowIngestWorkers = IPFLOW_DEFAULT_INGEST_WORKERS;
 int			IpflowBatchSize = IPFLOW_DEFAULT_BATCH_SIZE;
 int			IpflowBatchTimeoutMs = IPFLOW_DEFAULT_BATCH_TIMEOUT_MS;
+int			IpflowDumpLagS = IPFLOW_DEFAULT_DUMP_LAG_S;
 
 static const struct config_enum_entry redis_backend_options[] = {
 	{"auto", REDIS_BACKEND_AUTO, false},
@@ -208,6 +209,12 @@ IpflowDefineGucs(void)
 							 NULL, &IpflowRedisBackend, REDIS_BACKEND_AUTO,
 							 redis_backend_options,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.dump_lag",
+							gettext_noop("Samples younger than this stay in Redis when ipflow.dump() runs."),
+							NULL, &IpflowDumpLagS, IPFLOW_DEFAULT_DUMP_LAG_S,
+							IPFLOW_MIN_DUMP_LAG_S, IPFLOW_MAX_DUMP_LAG_S,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ipflow.ingest_workers",
 							gettext_noop("Number of ingest workers (consumer group members) on this server."),

@@ -24,6 +24,10 @@ typedef enum RedisBackend
 #define IPFLOW_MAX_BATCH_TIMEOUT_MS 60000
 
 /* Messages larger than this are rejected unread. */
+#define IPFLOW_DEFAULT_DUMP_LAG_S 3600
+#define IPFLOW_MIN_DUMP_LAG_S 0
+#define IPFLOW_MAX_DUMP_LAG_S (366 * 24 * 3600)
+
 #define IPFLOW_MAX_MESSAGE_BYTES (1024 * 1024)
 
 extern char *IpflowDatabase;
@@ -41,6 +45,7 @@ extern int	IpflowRedisBackend;
 extern int	IpflowIngestWorkers;
 extern int	IpflowBatchSize;
 extern int	IpflowBatchTimeoutMs;
+extern int	IpflowDumpLagS;
 
 extern void IpflowDefineGucs(void);
 

@@ -36,6 +36,10 @@ typedef struct IngestWorkerStats
 	TimestampTz last_error_at;
 	TimestampTz started_at;
 	TimestampTz last_batch_at;
+	/* the Redis mirror */
+	char		mirror[IPFLOW_STATE_MAX];	/* "off", "live", "behind", ... */
+	int64		mirror_lag;		/* events stored but not yet in Redis */
+	int64		mirrored;		/* samples written to Redis */
 } IngestWorkerStats;
 
 typedef struct TopicRequest

@@ -28,7 +28,8 @@ ipflow_kafka_bootstrap(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(bootstrap));
 }
 
-#define STATS_COLUMNS 18
+/* a 0.1.0 install declares only the first 18; the rest are ignored there */
+#define STATS_COLUMNS 21
 
 PG_FUNCTION_INFO_V1(ipflow_worker_stats);
 
@@ -100,6 +101,9 @@ ipflow_worker_stats(PG_FUNCTION_ARGS)
 		values[16] = TimestampTzGetDatum(copy.last_error_at);
 		nulls[16] = copy.last_error_at == 0;
 		values[17] = TimestampTzGetDatum(copy.started_at);
+		values[18] = CStringGetTextDatum(copy.mirror[0] ? copy.mirror : "off");
+		values[19] = Int64GetDatum(copy.mirror_lag);
+		values[20] = Int64GetDatum(copy.mirrored);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -1,0 +1,263 @@
+-- ipflow install script.  Edit this file; the Makefile builds
+-- ipflow--$(EXTVERSION).sql from it.  Released versions never change: each
+-- later release adds an upgrade script ipflow--OLD--NEW.sql beside it.
+
+\echo Use "CREATE EXTENSION ipflow" to load this file. \quit
+
+-- Roles are cluster-wide, so they may exist from an earlier install.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ipflow_reader') THEN
+        CREATE ROLE ipflow_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ipflow_admin') THEN
+        CREATE ROLE ipflow_admin NOLOGIN;
+    END IF;
+    IF NOT pg_has_role('ipflow_admin', 'ipflow_reader', 'MEMBER') THEN
+        GRANT ipflow_reader TO ipflow_admin;
+    END IF;
+END
+$roles$;
+
+GRANT USAGE ON SCHEMA @extschema@ TO ipflow_reader;
+
+-- Kafka topics ipflow knows about (imported from config.json's topic_configs).
+CREATE TABLE @extschema@.topics (
+    name text PRIMARY KEY
+        CHECK (name ~ '^[A-Za-z0-9._-]{1,249}$' AND name NOT IN ('.', '..')),
+    num_partitions int NOT NULL CHECK (num_partitions >= 1),
+    replication_factor int NOT NULL CHECK (replication_factor >= 1),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.topics IS 'Kafka topics ipflow uses, with partition count and replication factor';
+
+-- Explicit IP -> partition map (config.json's source_partition_map); IPs not
+-- listed go where Kafka's default partitioner puts them.
+CREATE TABLE @extschema@.ip_partitions (
+    src_ip inet PRIMARY KEY CHECK (masklen(src_ip) = CASE family(src_ip) WHEN 4 THEN 32 ELSE 128 END),
+    partition int NOT NULL CHECK (partition >= 0),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.ip_partitions IS 'Explicit partition of the log and aggregate topics for a source IP';
+
+-- Where the sender left off (config.json's dag_configs.last_processed_file).
+CREATE TABLE @extschema@.sender_cursor (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_processed_file text NOT NULL CHECK (last_processed_file ~ '^[0-9]{1,9}\.json$'),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.sender_cursor IS 'Resumable position of the sender';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.topics', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ip_partitions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sender_cursor', '');
+
+GRANT SELECT ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sender_cursor
+    TO ipflow_reader;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.topics, @extschema@.ip_partitions, @extschema@.sender_cursor
+    TO ipflow_admin;
+
+-- Events as ingested: one row per source IP and hour (or whatever the
+-- timestamp is); a message seen again (replay, resend) is not inserted twice.
+CREATE TABLE @extschema@.events (
+    src_ip inet NOT NULL,
+    ts timestamptz NOT NULL,
+    unq_dst_ip bigint CHECK (unq_dst_ip >= 0),
+    allow bigint CHECK (allow >= 0),
+    "drop" bigint CHECK ("drop" >= 0),
+    frequency bigint CHECK (frequency >= 0),
+    pkts_sent bigint CHECK (pkts_sent >= 0),
+    pkts_received bigint CHECK (pkts_received >= 0),
+    bytesin bigint CHECK (bytesin >= 0),
+    bytesout bigint CHECK (bytesout >= 0),
+    unq_dst_port bigint CHECK (unq_dst_port >= 0),
+    kafka_partition int,
+    kafka_offset bigint,
+    ingested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (src_ip, ts)
+);
+COMMENT ON TABLE @extschema@.events IS 'Network events consumed from the log topic, exactly once per (src_ip, ts)';
+
+-- The nine features, in the order of every per-feature array.
+CREATE FUNCTION @extschema@.features()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent', 'pkts_received',
+                   'bytesin', 'bytesout', 'unq_dst_port'] $$;
+COMMENT ON FUNCTION @extschema@.features() IS 'The nine event features, in the order of per-feature arrays';
+
+-- Every source IP seen, with its event count and, per feature (arrays in
+-- the order of ipflow.features()), the running count, mean, sum of squared
+-- deviations, min, max and first/last time over every event stored.
+CREATE TABLE @extschema@.ips (
+    src_ip inet PRIMARY KEY,
+    events bigint NOT NULL DEFAULT 0,
+    first_ts timestamptz NOT NULL,
+    last_ts timestamptz NOT NULL,
+    feature_count bigint[] NOT NULL DEFAULT array_fill(0::bigint, ARRAY[9]),
+    feature_mean float8[] NOT NULL DEFAULT array_fill(0::float8, ARRAY[9]),
+    feature_m2 float8[] NOT NULL DEFAULT array_fill(0::float8, ARRAY[9]),
+    feature_min bigint[] NOT NULL DEFAULT array_fill(NULL::bigint, ARRAY[9]),
+    feature_max bigint[] NOT NULL DEFAULT array_fill(NULL::bigint, ARRAY[9]),
+    feature_first_ts timestamptz[] NOT NULL DEFAULT array_fill(NULL::timestamptz, ARRAY[9]),
+    feature_last_ts timestamptz[] NOT NULL DEFAULT array_fill(NULL::timestamptz, ARRAY[9]),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.ips IS 'Source IPs seen by ingestion: event counts and running per-feature aggregates';
+
+-- The running aggregates as one row per IP and feature.
+CREATE VIEW @extschema@.ip_stats AS
+SELECT i.src_ip, f.feature,
+       i.feature_count[f.n] AS count,
+       i.feature_mean[f.n] AS mean,
+       CASE WHEN i.feature_count[f.n] > 1 THEN i.feature_m2[f.n] / (i.feature_count[f.n] - 1) END AS variance,
+       i.feature_min[f.n] AS min,
+       i.feature_max[f.n] AS max,
+       i.feature_first_ts[f.n] AS first_ts,
+       i.feature_last_ts[f.n] AS last_ts,
+       i.feature_m2[f.n] AS m2,
+       i.updated_at
+  FROM @extschema@.ips AS i
+ CROSS JOIN LATERAL unnest(@extschema@.features()) WITH ORDINALITY AS f(feature, n)
+ WHERE i.feature_count[f.n] > 0;
+COMMENT ON VIEW @extschema@.ip_stats IS 'Running count, mean, variance, min, max per source IP and feature';
+
+-- Messages that are not valid events, with where they came from and why.
+CREATE TABLE @extschema@.rejects (
+    id bigserial PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    topic text NOT NULL,
+    kafka_partition int NOT NULL,
+    kafka_offset bigint NOT NULL,
+    payload bytea,
+    reason text NOT NULL,
+    UNIQUE (topic, kafka_partition, kafka_offset)
+);
+COMMENT ON TABLE @extschema@.rejects IS 'Messages that could not be ingested, with the reason';
+
+GRANT SELECT ON @extschema@.events, @extschema@.ips, @extschema@.ip_stats, @extschema@.rejects
+    TO ipflow_reader;
+GRANT DELETE ON @extschema@.rejects TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.kafka_bootstrap()
+RETURNS text
+AS 'MODULE_PATHNAME', 'ipflow_kafka_bootstrap'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.kafka_bootstrap() IS 'Bootstrap servers in use: ipflow.kafka_brokers, or the embedded broker''s address';
+
+CREATE FUNCTION @extschema@.worker_stats(
+    OUT kind text, OUT worker int, OUT pid int, OUT state text, OUT partitions text,
+    OUT messages bigint, OUT inserted bigint, OUT duplicates bigint, OUT rejected bigint,
+    OUT batches bigint, OUT aggregates bigint, OUT last_batch_size bigint, OUT last_batch_ms float8,
+    OUT lag bigint, OUT lag_by_partition jsonb, OUT last_error text, OUT last_error_at timestamptz,
+    OUT started_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ipflow_worker_stats'
+LANGUAGE C VOLATILE;
+
+CREATE VIEW @extschema@.stats AS SELECT * FROM @extschema@.worker_stats();
+COMMENT ON VIEW @extschema@.stats IS 'What each ipflow background worker is doing: state, partitions, counters, lag, last error';
+GRANT SELECT ON @extschema@.stats TO ipflow_reader;
+
+CREATE FUNCTION @extschema@.preloaded()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ipflow_preloaded'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.preloaded() IS 'Whether ipflow is in shared_preload_libraries, so its background workers can run';
+
+CREATE FUNCTION @extschema@.load_config(config jsonb)
+RETURNS TABLE (kind text, name text, value jsonb)
+AS 'MODULE_PATHNAME', 'ipflow_load_config'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.load_config(jsonb) IS 'Imports the original config.json: topics, sender cursor, IP partition map';
+
+CREATE FUNCTION @extschema@.partition_for(src_ip inet, num_partitions int DEFAULT NULL)
+RETURNS int
+AS 'MODULE_PATHNAME', 'ipflow_partition_for'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.partition_for(inet, int) IS 'Partition of a source IP: the explicit map, else Kafka''s murmur2 default partitioner';
+
+-- Assigns the given IPs to partitions in order, wrapping at the partition
+-- count, as the original map_source_ip_to_partition_number did, and stores
+-- the map.  Duplicates keep their first position.
+CREATE FUNCTION @extschema@.map_ips_to_partitions(ips inet[], num_partitions int DEFAULT NULL)
+RETURNS TABLE (src_ip inet, partition int)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    n int := num_partitions;
+    log_partitions int;
+    bad inet;
+BEGIN
+    IF ips IS NULL THEN
+        RAISE EXCEPTION 'ips must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass an array of addresses, e.g. ARRAY(SELECT DISTINCT src_ip FROM my_logs).';
+    END IF;
+    IF array_position(ips, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'ips must not contain NULL (element % is NULL)', array_position(ips, NULL)
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT i INTO bad FROM unnest(ips) AS i
+     WHERE masklen(i) <> CASE family(i) WHEN 4 THEN 32 ELSE 128 END LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% is a network, not a host address', bad
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT t.num_partitions INTO log_partitions FROM @extschema@.topics t
+     WHERE t.name = current_setting('ipflow.log_topic');
+    n := coalesce(n, log_partitions);
+    IF n IS NULL THEN
+        RAISE EXCEPTION 'the number of partitions of topic "%" is not known', current_setting('ipflow.log_topic')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Load the topics with ipflow.load_config(), or pass num_partitions.';
+    END IF;
+    IF n < 1 THEN
+        RAISE EXCEPTION 'num_partitions must be at least 1, not %', n
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the map routes the log topic, so it must fit in it
+    IF n > log_partitions THEN
+        RAISE EXCEPTION 'num_partitions % is more than the % partitions of topic "%"',
+                        n, log_partitions, current_setting('ipflow.log_topic')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    RETURN QUERY
+    WITH ordered AS (
+        SELECT u.ip, min(u.ord) AS first_seen
+          FROM unnest(ips) WITH ORDINALITY AS u(ip, ord)
+         GROUP BY u.ip
+    ), numbered AS (
+        SELECT o.ip, ((row_number() OVER (ORDER BY o.first_seen) - 1) % n)::int AS p
+          FROM ordered o
+    ), stored AS (
+        INSERT INTO @extschema@.ip_partitions AS m (src_ip, partition)
+        SELECT nb.ip, nb.p FROM numbered nb
+        ON CONFLICT ON CONSTRAINT ip_partitions_pkey
+        DO UPDATE SET partition = EXCLUDED.partition, updated_at = now()
+        RETURNING m.src_ip, m.partition
+    )
+    SELECT s.src_ip, s.partition FROM stored s
+      JOIN ordered o ON o.ip = s.src_ip
+     ORDER BY o.first_seen;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) IS 'Assigns IPs to partitions sequentially (wrapping) and stores the map';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.load_config(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.load_config(jsonb) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.map_ips_to_partitions(inet[], int) TO ipflow_admin;
+
+DO $preload$
+BEGIN
+    IF NOT @extschema@.preloaded() THEN
+        RAISE WARNING 'ipflow is not in shared_preload_libraries: its background workers will not run'
+            USING HINT = 'Add ipflow to shared_preload_libraries in postgresql.conf and restart the server.';
+    END IF;
+END
+$preload$;
