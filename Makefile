@@ -23,7 +23,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lrdkafka -lhiredis
 
-EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin
+EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin bench/gbt/bin bench/gbt/out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -81,9 +81,24 @@ fuzz: $(FUZZ_TARGETS)
 			$(FUZZ_WORK)/$$name test/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done
 
+# GBT benchmark against XGBoost (Debian's python3-xgboost, python3-sklearn):
+# builds the C driver at -O2 like the extension, then runs both sides.
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_CFLAGS = -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(PG_INCLUDEDIR_SERVER)
+ifdef WERROR
+BENCH_CFLAGS += -Werror
+endif
+
+bench/gbt/bin/gbt_bench: bench/gbt/gbt_bench.c $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-gbt: bench/gbt/bin/gbt_bench
+	$(BENCH_PYTHON) bench/gbt/bench.py
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz
+.PHONY: unit helpers lint fuzz bench-gbt
