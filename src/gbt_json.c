@@ -77,6 +77,7 @@ Fail(char *error, const char *fmt,...)
 	return false;
 }
 
+/* Appends n bytes, growing the buffer; remembers running out of memory. */
 static void
 BufAppend(Buf *b, const char *s, size_t n)
 {
@@ -103,6 +104,7 @@ BufAppend(Buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Appends JSON syntax or an already formatted token. */
 static void
 BufText(Buf *b, const char *s)
 {
@@ -152,6 +154,7 @@ BufNumber(Buf *b, double v)
 	BufText(b, text);
 }
 
+/* An integer token. */
 static void
 BufInt(Buf *b, long long v)
 {
@@ -161,6 +164,7 @@ BufInt(Buf *b, long long v)
 	BufText(b, text);
 }
 
+/* One pipeline stage as an object with its type's keys. */
 static void
 WriteStage(Buf *b, const GbtStage *s)
 {
@@ -400,6 +404,7 @@ ReadInt(const JsonNode *node, long long min, long long max, long long *value,
 	return true;
 }
 
+/* ReadInt into an int. */
 static bool
 ReadInt32(const JsonNode *node, int min, int max, int *value, const char *where, char *error)
 {
@@ -479,6 +484,7 @@ ArrayMember(const JsonNode *obj, const char *key, int n, const char *where, char
 	return node;
 }
 
+/* The params object: every key required, ranges as GbtParamsCheck. */
 static bool
 ReadParams(const JsonNode *obj, GbtParams *p, char *error)
 {
@@ -542,6 +548,10 @@ StageName(const JsonNode *obj, const char *key, const char *where, char *error)
 	return ReadName(node, path, error);
 }
 
+/*
+ * The pipeline object, rebuilt through the same calls that build it at
+ * training, so it is checked the same way; attached to the model last.
+ */
 static bool
 ReadPipeline(const JsonNode *obj, GbtModel *m, char *error)
 {

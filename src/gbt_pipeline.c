@@ -63,6 +63,7 @@ GbtStrdup(const char *s)
 	return copy;
 }
 
+/* Frees a list of names such as GbtPipelineFeatureNames returns. */
 void
 GbtNamesFree(char **names, int n)
 {
@@ -75,6 +76,7 @@ GbtNamesFree(char **names, int n)
 	free(names);
 }
 
+/* qsort order of strings, byte by byte. */
 static int
 CompareNames(const void *a, const void *b)
 {
@@ -124,6 +126,7 @@ GbtPipelineNew(const char *label, char error[GBT_ERROR_MAX])
 	return p;
 }
 
+/* Frees what a stage owns (not the stage, which lives in an array). */
 static void
 StageFree(GbtStage *s)
 {
@@ -411,6 +414,7 @@ StageWidth(const GbtStage *s)
 	return s->n_categories;
 }
 
+/* Number of features the pipeline assembles: the model's n_features. */
 int
 GbtPipelineWidth(const GbtPipeline *p)
 {
@@ -524,6 +528,7 @@ GbtPipelineAssemble(const GbtPipeline *p, const GbtStageValue *values, double *r
 	}
 }
 
+/* Frees a pipeline and its stages; NULL is fine. */
 void
 GbtPipelineFree(GbtPipeline *p)
 {

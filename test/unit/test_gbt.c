@@ -180,6 +180,39 @@ TestStepFunction(void)
 	is_int(m->tree_start[1], 7, "into 7 nodes");
 	GbtModelFree(m);
 
+	/* a value holding most rows after rare ones: the rare ones keep their cuts */
+	{
+		double		xh[1000],
+					yh[1000];
+
+		for (i = 0; i < 1000; i++)
+		{
+			xh[i] = i < 24 ? (double) (i - 24) : 0.0;
+			yh[i] = i < 24 ? (xh[i] < -12 ? 5.0 : 10.0) : 0.0;
+		}
+		p.max_depth = 2;
+		p.max_bins = 32;
+		m = GbtTrain(xh, yh, 1000, 1, NULL, &p, error);
+		exact = m != NULL;
+		for (i = 0; exact && i < 1000; i++)
+			exact &= fabs(GbtPredictRow(m, &xh[i]) - yh[i]) < 1e-12;
+		ok(exact, "rare values before a heavy one keep their own bins");
+		GbtModelFree(m);
+
+		/* more distinct values than bins, with a heavy value in the middle */
+		for (i = 0; i < 1000; i++)
+		{
+			xh[i] = i < 100 ? (double) i : i < 900 ? 100.0 : (double) i;
+			yh[i] = xh[i] <= 100.0 ? 1.0 : 2.0;
+		}
+		p.max_depth = 1;
+		m = GbtTrain(xh, yh, 1000, 1, NULL, &p, error);
+		ok(m != NULL && m->nodes[0].value == 500.0 &&
+		   fabs(GbtPredictRow(m, (double[]) {100}) - 1.0) < 1e-12,
+		   "a heavy value has a bin of its own (cut at %g)", m ? m->nodes[0].value : 0);
+		GbtModelFree(m);
+	}
+
 	/* depth 0: a single leaf per tree, moving toward the mean of residuals */
 	p.max_depth = 0;
 	p.max_iter = 3;
