@@ -12,6 +12,9 @@ Debian's /usr/bin/python3, which has python3-xgboost and python3-sklearn).
 (b) Speed on ROWS synthetic rows x 10 features written by the C driver:
     training time (best of 3) against XGBoost hist with nthread=1, peak
     memory, prediction rows/s.
+(c) Agreement: on data where every feature value has a bin of its own on
+    both sides, our predictions must equal XGBoost's up to its float32
+    arithmetic (same splits, missing-value directions and leaf values).
 
 Both sides use: 20 trees, depth 5, learning rate 0.1, 32 bins, no L2
 penalty, base score = mean label, at least one row per child (XGBoost's
@@ -160,6 +163,20 @@ def speed(rows, reps):
     }
 
 
+def agree():
+    ours = run_driver("agree", OUT)
+    n, f = ours["rows"], ours["features"]
+    x = np.fromfile(os.path.join(OUT, "agree_x.f64"), dtype="<f8").reshape(n, f)
+    y = np.fromfile(os.path.join(OUT, "agree_y.f64"), dtype="<f8")
+    pred_ours = np.fromfile(os.path.join(OUT, "agree_ours.f64"), dtype="<f8")
+    booster = xgb.train(xgb_params(y.mean()), xgb.DMatrix(x, label=y, missing=np.nan, nthread=1),
+                        num_boost_round=20)
+    pred = booster.predict(xgb.DMatrix(x, missing=np.nan, nthread=1))
+    leaves = int((booster.trees_to_dataframe().Feature == "Leaf").sum())
+    return {"rows": n, "max_abs_difference": float(np.abs(pred - pred_ours).max()),
+            "label_std": float(y.std()), "our_nodes": ours["nodes"], "xgboost_nodes": 2 * leaves - 20}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000000)
@@ -172,6 +189,7 @@ def main():
 
     acc = accuracy(args.reps)
     spd = speed(args.rows, args.reps)
+    agr = agree()
     o, x = acc["ours"], acc["xgboost"]
     so, sx = spd["ours"], spd["xgboost"]
     results = {
@@ -179,6 +197,7 @@ def main():
                      "numpy": np.__version__},
         "accuracy": acc,
         "speed": spd,
+        "agreement": agr,
         "ratios": {
             "rmse_test_ours_over_xgboost": o["rmse_test"] / x["rmse_test"],
             "train_time_ours_over_xgboost_total": so["train_seconds"] / sx["total_seconds"],
@@ -208,7 +227,10 @@ def main():
     print(f"    memory      matrix {so['matrix_mb']:.0f} MiB; our peak RSS {so['peak_rss_mb']:.0f} MiB "
           f"({r['peak_rss_over_matrix']:.2f}x the matrix, training added {so['train_extra_mb']:.0f} MiB = "
           f"{r['train_extra_over_matrix']:.2f}x); xgboost process peak {sx['peak_rss_mb']:.0f} MiB")
-    ok = o["rmse_test"] <= x["rmse_test"] and so["predict_rows_per_second"] >= 2e6 \
+    print(f"(c) agreement on {agr['rows']} rows with one bin per value: max |ours - xgboost| = "
+          f"{agr['max_abs_difference']:.2e} (label std {agr['label_std']:.2f}); "
+          f"nodes ours {agr['our_nodes']}, xgboost {agr['xgboost_nodes']}")
+    ok = agr["max_abs_difference"] < 1e-3 * agr["label_std"] and o["rmse_test"] <= x["rmse_test"] and so["predict_rows_per_second"] >= 2e6 \
         and so["peak_rss_mb"] <= 2 * so["matrix_mb"]
     print("targets met" if ok else "TARGETS NOT MET")
     return 0 if ok else 1

@@ -17,6 +17,12 @@
  *	   OUTDIR/synth_x.f64 and synth_y.f64 (raw little-endian doubles,
  *	   row-major) for the XGBoost side; trains (best of 3 times), measures
  *	   peak memory and prediction speed, prints one JSON line.
+ *
+ *   gbt_bench agree OUTDIR
+ *	   20000 rows of 6 integer features with 24 values and missing ones, so
+ *	   every value has its own bin on both sides: then the trees must be
+ *	   XGBoost's, up to its float32 arithmetic.  Writes agree_x.f64,
+ *	   agree_y.f64 and our predictions agree_ours.f64.
  */
 #include "postgres_fe.h"
 
@@ -427,6 +433,53 @@ Speed(size_t n, const char *outdir)
 	return 0;
 }
 
+/* Data on which our bins and XGBoost's coincide; see the file header. */
+static int
+Agree(const char *outdir)
+{
+	enum
+	{
+	N = 20000, F = 6};
+	double	   *x = malloc(N * F * sizeof(double));
+	double	   *y = malloc(N * sizeof(double));
+	double	   *out = malloc(N * sizeof(double));
+	uint64_t	s = 7;
+	GbtParams	params;
+	GbtModel   *model;
+	char		error[GBT_ERROR_MAX];
+	int			i,
+				f;
+
+	for (i = 0; i < N; i++)
+	{
+		double	   *r = x + i * F;
+
+		for (f = 0; f < F; f++)
+		{
+			int			v = (int) (Uniform(&s) * 25);
+
+			r[f] = v == 24 ? NAN : v;
+		}
+		y[i] = (isnan(r[0]) ? 90.0 : r[0] * r[0] / 10.0) + (isnan(r[1]) ? 5.0 : r[1]) -
+			(r[2] > 12 ? 7.0 : 0.0) + 2.0 * Uniform(&s);
+	}
+	GbtParamsDefault(&params);
+	model = GbtTrain(x, y, N, F, NULL, &params, error);
+	if (model == NULL)
+		Die("train", error);
+	GbtPredictRows(model, x, N, out);
+	WriteDoubles(outdir, "agree_x.f64", x, N * F);
+	WriteDoubles(outdir, "agree_y.f64", y, N);
+	WriteDoubles(outdir, "agree_ours.f64", out, N);
+	printf("{\"rows\": %d, \"features\": %d, \"nodes\": %d}\n", N, F,
+		   model->tree_start[model->n_trees]);
+	GbtModelFree(model);
+	free(x);
+	free(y);
+	free(out);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,6 +487,8 @@ main(int argc, char **argv)
 		return Accuracy(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "speed") == 0)
 		return Speed((size_t) atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: gbt_bench accuracy LOGS.csv OUTDIR | speed ROWS OUTDIR\n");
+	if (argc == 3 && strcmp(argv[1], "agree") == 0)
+		return Agree(argv[2]);
+	fprintf(stderr, "usage: gbt_bench accuracy LOGS.csv OUTDIR | speed ROWS OUTDIR | agree OUTDIR\n");
 	return 2;
 }
