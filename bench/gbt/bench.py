@@ -223,7 +223,8 @@ def main():
           f"(train only {r['train_time_ours_over_xgboost_train_only']:.3f})")
     print(f"    train RMSE  ours {so['rmse_train']:.4f}   xgboost {sx['rmse_train']:.4f}")
     print(f"    predict     ours {so['predict_rows_per_second'] / 1e6:.2f} M rows/s   "
-          f"xgboost {sx['predict_rows_per_second'] / 1e6:.2f} M rows/s (nthread=1)")
+          f"xgboost {sx['predict_rows_per_second'] / 1e6:.2f} M rows/s (nthread=1); "
+          f"ours one row per call {so['predict_one_row_rows_per_second'] / 1e6:.2f} M rows/s")
     print(f"    memory      matrix {so['matrix_mb']:.0f} MiB; our peak RSS {so['peak_rss_mb']:.0f} MiB "
           f"({r['peak_rss_over_matrix']:.2f}x the matrix, training added {so['train_extra_mb']:.0f} MiB = "
           f"{r['train_extra_over_matrix']:.2f}x); xgboost process peak {sx['peak_rss_mb']:.0f} MiB")
