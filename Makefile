@@ -3,7 +3,8 @@ EXTVERSION = 0.2.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
-CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
+	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o
@@ -24,7 +25,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lrdkafka -lhiredis
 
-EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin
+EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin bench/gbt/bin bench/gbt/out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -82,9 +83,24 @@ fuzz: $(FUZZ_TARGETS)
 			$(FUZZ_WORK)/$$name test/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done
 
+# GBT benchmark against XGBoost (Debian's python3-xgboost, python3-sklearn):
+# builds the C driver at -O2 like the extension, then runs both sides.
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_CFLAGS = -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(PG_INCLUDEDIR_SERVER)
+ifdef WERROR
+BENCH_CFLAGS += -Werror
+endif
+
+bench/gbt/bin/gbt_bench: bench/gbt/gbt_bench.c $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-gbt: bench/gbt/bin/gbt_bench
+	$(BENCH_PYTHON) bench/gbt/bench.py
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz
+.PHONY: unit helpers lint fuzz bench-gbt

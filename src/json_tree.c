@@ -259,6 +259,24 @@ JsonTreeParse(const char *json, size_t len, char **error)
 		return NULL;
 	}
 
+	/*
+	 * Lex the whole document first.  Postgres 15's parser copies a scalar
+	 * before it lexes the next token and loses the copy when that token is
+	 * invalid; after this pass the parser meets only valid tokens.
+	 */
+	lex = JsonLexNew(json, len);
+	do
+		rc = json_lex(lex);
+	while (rc == JSON_SUCCESS && lex->token_type != JSON_TOKEN_END);
+	if (rc != JSON_SUCCESS)
+	{
+		*error = psprintf("%s at byte %d", JsonParseErrorText(rc),
+						  (int) (lex->token_start ? lex->token_start - lex->input : 0));
+		JsonLexFree(lex);
+		return NULL;
+	}
+	JsonLexFree(lex);
+
 	memset(&b, 0, sizeof(b));
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &b;

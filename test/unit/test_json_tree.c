@@ -52,6 +52,10 @@ main(void)
 	invalid("{\"a\": 1} x", "invalid token");
 	invalid("{\"a\": 1} 2", "expected end of input");
 	invalid("{'a': 1}", "invalid token");
+	/* a scalar followed by a bad token: no copy of the scalar may leak */
+	invalid("[1 @]", "invalid token");
+	invalid("{\"a\": \"b\" @}", "invalid token");
+	invalid("7 @", "invalid token");
 	invalid("\"\\u00zz\"", "four hexadecimal digits");
 	invalid("\"\\u0000\"", "\\u0000");
 	invalid("\"\\q\"", "invalid escape");
