@@ -54,6 +54,7 @@
 #include "ingest_ips.h"
 #include "ingest_sql.h"
 #include "kafka.h"
+#include "mirror.h"
 #include "shmem.h"
 
 #define INGEST_IDLE_WAKE_MS 1000
@@ -87,6 +88,11 @@ typedef struct IngestBatch
 	/* outcome */
 	int64		inserted;
 	IngestAggregates agg;		/* the message of every IP of the batch */
+	/* events newly stored: by the transaction in progress, and committed */
+	int		   *txn_fresh;
+	int			txn_nfresh;
+	int		   *stored;
+	int			nstored;
 } IngestBatch;
 
 /*
@@ -117,6 +123,7 @@ typedef struct IngestWorker
 	rd_kafka_queue_t *producer_queue;	/* where delivery reports arrive */
 	int			wakeup_pipe[2];
 	WaitEventSet *wait_set;
+	int			redis_event;	/* position of the Redis socket in it, or -1 */
 	SPIPlanPtr	reject_plan;
 	/* a ring of pending batches, oldest first */
 	IngestPending pending[INGEST_MAX_PENDING];
@@ -162,6 +169,33 @@ IngestDelivered(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 		p->failed++;
 		IpflowWorkerSetError(worker.slot, rd_kafka_err2str(msg->err));
 	}
+}
+
+/*
+ * A rebalance, served in this thread by the consumer's poll: takes the new
+ * assignment, and tells the mirror which partitions are now ours before any
+ * of their messages is stored.
+ */
+static void
+IngestRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+				rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+	int		   *numbers;
+	int			n = 0;
+	int			i;
+
+	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+	{
+		rd_kafka_assign(rk, NULL);
+		MirrorAssigned(NULL, 0);
+		return;
+	}
+	rd_kafka_assign(rk, partitions);
+	numbers = palloc((partitions->cnt + 1) * sizeof(int));
+	for (i = 0; i < partitions->cnt; i++)
+		numbers[n++] = partitions->elems[i].partition;
+	MirrorAssigned(numbers, n);
+	pfree(numbers);
 }
 
 /* Errors librdkafka reports (broker down, auth failure): shown in ipflow.stats. */
@@ -267,6 +301,7 @@ IngestCloseClients(void)
 		rd_kafka_destroy(worker.producer);
 		worker.producer = NULL;
 	}
+	MirrorStop();
 	if (worker.wait_set)
 	{
 		FreeWaitEventSet(worker.wait_set);
@@ -351,6 +386,45 @@ IngestReloadIfPending(void)
 	ProcessConfigFile(PGC_SIGHUP);
 	if (worker.consumer && IngestSettingsChanged())
 		worker.rebuild = true;
+	else
+		MirrorReload();
+}
+
+/*
+ * The worker's wait set: its latch, postmaster death, the librdkafka pipe,
+ * and the mirror's Redis socket when there is one.
+ */
+static void
+IngestBuildWaitSet(void)
+{
+	bool		want_write;
+	bool		changed;
+	int			fd = MirrorSocket(&want_write, &changed);
+
+	if (worker.wait_set)
+		FreeWaitEventSet(worker.wait_set);
+	worker.wait_set = CreateSessionWaitEventSet(4);
+	AddWaitEventToSet(worker.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(worker.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(worker.wait_set, WL_SOCKET_READABLE, worker.wakeup_pipe[0], NULL, NULL);
+	worker.redis_event = fd < 0 ? -1 :
+		AddWaitEventToSet(worker.wait_set, WL_SOCKET_READABLE | (want_write ? WL_SOCKET_WRITEABLE : 0),
+						  fd, NULL, NULL);
+}
+
+/* Brings the wait set up to date with the mirror's socket. */
+static void
+IngestWatchMirror(void)
+{
+	bool		want_write;
+	bool		changed;
+	int			fd = MirrorSocket(&want_write, &changed);
+
+	if (changed)
+		IngestBuildWaitSet();
+	else if (fd >= 0 && worker.redis_event >= 0)
+		ModifyWaitEvent(worker.wait_set, worker.redis_event,
+						WL_SOCKET_READABLE | (want_write ? WL_SOCKET_WRITEABLE : 0), NULL);
 }
 
 /* Builds the consumer, the aggregate producer and the wait set. */
@@ -380,6 +454,7 @@ IngestOpenClients(void)
 	KafkaConfSet(conf, "topic.metadata.refresh.interval.ms", "10000");
 	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
 	rd_kafka_conf_set_offset_commit_cb(conf, IngestOffsetsCommitted);
+	rd_kafka_conf_set_rebalance_cb(conf, IngestRebalance);
 	worker.consumer = KafkaClientNew(RD_KAFKA_CONSUMER, conf);
 	rd_kafka_poll_set_consumer(worker.consumer);
 
@@ -412,10 +487,8 @@ IngestOpenClients(void)
 	worker.producer_queue = rd_kafka_queue_get_main(worker.producer);
 	rd_kafka_queue_io_event_enable(worker.producer_queue, worker.wakeup_pipe[1], "1", 1);
 
-	worker.wait_set = CreateSessionWaitEventSet(3);
-	AddWaitEventToSet(worker.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(worker.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	AddWaitEventToSet(worker.wait_set, WL_SOCKET_READABLE, worker.wakeup_pipe[0], NULL, NULL);
+	MirrorStart(worker.slot, IpflowLogTopic);
+	IngestBuildWaitSet();
 }
 
 static void
@@ -459,6 +532,7 @@ IngestCollect(void)
 		IngestDrainPipe();
 		rd_kafka_poll(worker.producer, 0);	/* delivery reports */
 		IngestReapPending(false);
+		MirrorService();
 		got = rd_kafka_consume_batch_queue(worker.queue, 0, worker.msgs + have,
 										   IpflowBatchSize - have);
 		for (i = 0; i < got; i++)
@@ -494,7 +568,9 @@ IngestCollect(void)
 		/* idle: commit what is complete before sleeping */
 		IngestCommitOffsets(true);
 
-		if (WaitEventSetWait(worker.wait_set, INGEST_IDLE_WAKE_MS, &event, 1, PG_WAIT_EXTENSION) == 0)
+		IngestWatchMirror();
+		if (WaitEventSetWait(worker.wait_set, MirrorTimeoutMs(INGEST_IDLE_WAKE_MS),
+							 &event, 1, PG_WAIT_EXTENSION) == 0)
 			return 0;			/* idle: let the caller do its housekeeping */
 		if (event.events & WL_LATCH_SET)
 		{
@@ -619,6 +695,8 @@ IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe, bool final, Memory
 	}
 	if (n > 0)
 		copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);
+	b->txn_fresh = fresh;
+	b->txn_nfresh = n;
 	b->agg.context = keep;
 	b->agg.count = 0;
 	IngestFoldIps(b->events, fresh, n, b->ips, final ? b->nips : 0, final ? &b->agg : NULL);
@@ -699,9 +777,18 @@ IngestTransaction(IngestBatch *b, int lo, int hi, bool final, bool probe, Memory
 	pgstat_report_activity(STATE_RUNNING, "ipflow: storing a batch");
 
 	IngestPreparePlans();
+	b->txn_nfresh = 0;
 	b->inserted += IngestStoreEvents(b, lo, hi, probe, final, keep);
 	if (final)
+	{
 		IngestInsertRejects(b);
+		MirrorSaveProgress();
+	}
+	/* for the mirror, once committed (a failure takes them back) */
+	if (b->stored == NULL)
+		b->stored = MemoryContextAlloc(keep, (b->nmsgs + 1) * sizeof(int));
+	memcpy(b->stored + b->nstored, b->txn_fresh, b->txn_nfresh * sizeof(int));
+	b->nstored += b->txn_nfresh;
 
 	SPI_finish();
 	PopActiveSnapshot();
@@ -716,6 +803,7 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 {
 	MemoryContext batch = CurrentMemoryContext;
 	int64		inserted_before = b->inserted;
+	int			stored_before = b->nstored;
 	ErrorData  *volatile error = NULL;
 
 	PG_TRY();
@@ -729,6 +817,7 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 		FlushErrorState();
 		AbortCurrentTransaction();
 		b->inserted = inserted_before;
+		b->nstored = stored_before;
 		/* a failed plan may be stale (the extension was recreated) */
 		IngestForgetPlans();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -1077,6 +1166,7 @@ IngestProcessBatch(int n)
 	IpflowWorkerSetState(worker.slot, "storing a batch");
 	IngestParse(b);
 	IngestStore(b, p->context);
+	MirrorBatch(b->events, b->stored, b->nstored, GetCurrentTimestamp());
 	p->offsets = IngestBatchOffsets(b);
 
 	for (i = 0; i < b->ngood; i++)
@@ -1179,6 +1269,7 @@ IngestConsume(void)
 		if (n == 0 || TimestampDifferenceExceeds(last_check, GetCurrentTimestamp(), INGEST_IDLE_WAKE_MS))
 		{
 			IngestReportAssignment();
+			MirrorSaveProgressNow();
 			last_check = GetCurrentTimestamp();
 			if (n == 0 && !IngestExtensionExists())
 				break;

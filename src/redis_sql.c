@@ -108,7 +108,7 @@ SqlRedisCommandArgv(redisContext *c, int argc, const char **argv)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("Redis failed during %s: %s", argv[0], c->errstr)));
-	if (reply->type == REDIS_REPLY_ERROR)
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
 	{
 		char	   *message = pstrdup(reply->str);
 
@@ -169,7 +169,7 @@ ReadSeries(redisContext *c, RedisBackend backend, const char *key, const char *f
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("Redis failed during %s: %s", argv[0], c->errstr)));
-	if (reply->type == REDIS_REPLY_ERROR)
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
 	{
 		/* a series that does not exist (yet) is empty */
 		bool		missing = strstr(reply->str, "does not exist") != NULL;

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(50);
+SELECT plan(60);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -21,7 +21,12 @@ SELECT has_view('ipflow', 'ip_stats', 'view ipflow.ip_stats');
 SELECT has_view('ipflow', 'stats', 'view ipflow.stats');
 SELECT columns_are('ipflow', 'stats', ARRAY['kind', 'worker', 'pid', 'state', 'partitions', 'messages',
     'inserted', 'duplicates', 'rejected', 'batches', 'aggregates', 'last_batch_size', 'last_batch_ms',
-    'lag', 'lag_by_partition', 'last_error', 'last_error_at', 'started_at']);
+    'lag', 'lag_by_partition', 'last_error', 'last_error_at', 'started_at', 'mirror', 'mirror_lag', 'mirrored']);
+SELECT has_table('ipflow', 'history', 'table ipflow.history');
+SELECT has_table('ipflow', 'mirror_progress', 'table ipflow.mirror_progress');
+SELECT has_function('ipflow', 'init', ARRAY[]::text[]);
+SELECT has_function('ipflow', 'dump', ARRAY['text']);
+SELECT has_function('ipflow', 'redis_series', ARRAY['inet', 'text', 'timestamp with time zone', 'timestamp with time zone']);
 SELECT is(ipflow.features(), ARRAY['unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent', 'pkts_received',
     'bytesin', 'bytesout', 'unq_dst_port'], 'the nine features in array order');
 SELECT ok((SELECT count(*) FROM ipflow.stats WHERE kind = 'launcher') = 1, 'ipflow.stats shows the launcher');
@@ -39,6 +44,16 @@ SELECT function_privs_are('ipflow', 'map_ips_to_partitions', ARRAY['inet[]', 'in
     ARRAY[]::text[], 'the reader cannot change the map');
 SELECT function_privs_are('ipflow', 'partition_for', ARRAY['inet', 'integer'], 'ipflow_reader',
     ARRAY['EXECUTE'], 'the reader can ask for a partition');
+SELECT function_privs_are('ipflow', 'init', ARRAY[]::text[], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot run init');
+SELECT function_privs_are('ipflow', 'dump', ARRAY['text'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot dump');
+SELECT function_privs_are('ipflow', 'dump', ARRAY['text'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can dump');
+SELECT function_privs_are('ipflow', 'redis_series',
+    ARRAY['inet', 'text', 'timestamp with time zone', 'timestamp with time zone'], 'ipflow_reader',
+    ARRAY['EXECUTE'], 'the reader can read series from Redis');
+SELECT table_privs_are('ipflow', 'history', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'topics', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'ip_partitions', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'topics', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);

@@ -62,3 +62,17 @@ SELECT host(ip) || E'\t' || json_build_object(
  ORDER BY h, k;
 SQL
 }
+
+# The harness's redis-server: commands, and stopping and starting it (a
+# stop saves its data, as a SIGTERM does).
+redis_cli() { redis-cli -p "$IPFLOW_REDIS_PORT" "$@"; }
+redis_stop() {
+    redis_cli shutdown save >/dev/null 2>&1 || true
+    while redis_cli ping >/dev/null 2>&1; do sleep 0.1; done
+}
+redis_start() {
+    redis-server --port "$IPFLOW_REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
+        --pidfile "$IPFLOW_HARNESS_DIR/redis.pid" --logfile "$IPFLOW_HARNESS_DIR/redis.log" \
+        --dir "$IPFLOW_HARNESS_DIR" --save '' --appendonly no >/dev/null
+    until redis_cli ping >/dev/null 2>&1; do sleep 0.1; done
+}
