@@ -98,9 +98,9 @@ SqlRedisOpen(RedisBackend *backend)
 	return c;
 }
 
-/* Runs a command; errors if Redis fails or refuses it. */
+/* Runs a command; errors if Redis does not answer.  The reply may be an error. */
 static redisReply *
-SqlRedisCommandArgv(redisContext *c, int argc, const char **argv)
+SqlRedisAnswer(redisContext *c, int argc, const char **argv)
 {
 	redisReply *reply = redisCommandArgv(c, argc, argv, NULL);
 
@@ -108,7 +108,16 @@ SqlRedisCommandArgv(redisContext *c, int argc, const char **argv)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("Redis failed during %s: %s", argv[0], c->errstr)));
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+	return reply;
+}
+
+/* Runs a command; errors if Redis fails or refuses it. */
+static redisReply *
+SqlRedisCommandArgv(redisContext *c, int argc, const char **argv)
+{
+	redisReply *reply = SqlRedisAnswer(c, argc, argv);
+
+	if (reply->type == REDIS_REPLY_ERROR)
 	{
 		char	   *message = pstrdup(reply->str);
 
@@ -164,12 +173,8 @@ ReadSeries(redisContext *c, RedisBackend backend, const char *key, const char *f
 	argv[1] = key;
 	argv[2] = from;
 	argv[3] = to;
-	reply = redisCommandArgv(c, 4, argv, NULL);
-	if (reply == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("Redis failed during %s: %s", argv[0], c->errstr)));
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+	reply = SqlRedisAnswer(c, 4, argv);
+	if (reply->type == REDIS_REPLY_ERROR)
 	{
 		/* a series that does not exist (yet) is empty */
 		bool		missing = strstr(reply->str, "does not exist") != NULL;
