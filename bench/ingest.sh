@@ -45,8 +45,9 @@ wait_inserted() {	# wait until the workers' inserted counter reaches $1
     while [ "$(inserted)" -lt "$1" ]; do sleep 0.2; done
 }
 
+# the Redis mirror is measured by bench/mirror.sh; here ingestion alone
 sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.ingest_workers = 0" \
-    -c "SELECT pg_reload_conf()" >/dev/null
+    -c "ALTER SYSTEM SET ipflow.redis_url = ''" -c "SELECT pg_reload_conf()" >/dev/null
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
 
