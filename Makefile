@@ -34,6 +34,10 @@ include $(PGXS)
 src/sql/$(EXTENSION)--$(EXTVERSION).sql: src/sql/$(EXTENSION).sql
 	cp $< $@
 
+# PGXS tracks no header dependencies here: any header change rebuilds all
+# objects (a stale object with an old struct layout corrupts shared memory).
+$(OBJS): $(wildcard src/*.h)
+
 # Unit tests of the pure-C cores, linked with Postgres' frontend libraries.
 PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir)
