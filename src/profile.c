@@ -77,6 +77,7 @@ typedef enum RowKind
 /* One known value of one feature in an active row. */
 typedef struct Observation
 {
+	double		raw;			/* log1p(value) */
 	double		y;				/* log1p(value) - day level */
 	int			hour;			/* of the day */
 	int			day;			/* of the week, Monday 0 */
@@ -259,7 +260,7 @@ CompareInt64(const void *a, const void *b)
 static int
 CompareObservation(const void *a, const void *b)
 {
-	return CompareDouble(&((const Observation *) a)->y, &((const Observation *) b)->y);
+	return CompareDouble(&((const Observation *) a)->raw, &((const Observation *) b)->raw);
 }
 
 /* The p-quantile of sorted values, interpolating between order statistics. */
@@ -378,8 +379,13 @@ LearnCalendar(Profile *p, const ProfileRow *rows, size_t nrows, const RowKind *k
 }
 
 /*
- * Mid-rank normal scores of observations sorted by value, by position:
- * ties share the average of their ranks.
+ * Normal scores of observations sorted by value (before the day level is
+ * taken off, so that equal values stay tied), by position: a run of ties
+ * covering ranks i+1..j+1 of n spans probabilities [i/n, (j+1)/n], and each
+ * gets the mean of a standard normal over that interval.  Untied values get
+ * about the usual Φ^-1(rank/(n+1)); a large tie (drop is 0 in 64 % of one
+ * IP's rows) gets one score whose shrunken variance LearnCorrelation uses
+ * to undo the attenuation of its correlations.
  */
 static void
 NormalScores(const Observation *sorted, int n, double *scores)
@@ -389,12 +395,19 @@ NormalScores(const Observation *sorted, int n, double *scores)
 	while (i < n)
 	{
 		int			j = i;
-		double		score;
+		double		a,
+					b,
+					mass,
+					score;
 
-		while (j + 1 < n && sorted[j + 1].y == sorted[i].y)
+		while (j + 1 < n && sorted[j + 1].raw == sorted[i].raw)
 			j++;
-		/* ranks i + 1 .. j + 1 */
-		score = ProfileNormalQuantile(((double) (i + j) / 2.0 + 1.0) / (double) (n + 1));
+		a = ProfileNormalQuantile((double) i / n);
+		b = ProfileNormalQuantile((double) (j + 1) / n);
+		mass = (double) (j + 1 - i) / n;
+		/* E[Z | a < Z < b] = (phi(a) - phi(b)) / (Phi(b) - Phi(a)) */
+		score = ((isinf(a) ? 0.0 : exp(-0.5 * a * a)) - (isinf(b) ? 0.0 : exp(-0.5 * b * b))) /
+			(sqrt(2.0 * M_PI) * mass);
 		for (; i <= j; i++)
 			scores[i] = score;
 	}
@@ -507,8 +520,115 @@ LearnFeature(Profile *p, int f, Observation *obs, int n, double *z, char *error)
 }
 
 /*
- * Pearson correlation of the normal scores over the rows where both are
- * known, then shrunk toward the identity until it is positive definite.
+ * Eigenvalues (on the diagonal of a) and eigenvectors (columns of v) of a
+ * symmetric matrix, by cyclic Jacobi rotations.
+ */
+static void
+JacobiEigen(double a[EVENT_NFEATURES][EVENT_NFEATURES], double v[EVENT_NFEATURES][EVENT_NFEATURES])
+{
+	int			sweep,
+				i,
+				j,
+				k;
+
+	for (i = 0; i < EVENT_NFEATURES; i++)
+		for (j = 0; j < EVENT_NFEATURES; j++)
+			v[i][j] = i == j ? 1.0 : 0.0;
+	for (sweep = 0; sweep < 100; sweep++)
+	{
+		double		off = 0;
+
+		for (i = 0; i < EVENT_NFEATURES; i++)
+			for (j = i + 1; j < EVENT_NFEATURES; j++)
+				off += a[i][j] * a[i][j];
+		if (off < 1e-24)
+			break;
+		for (i = 0; i < EVENT_NFEATURES; i++)
+			for (j = i + 1; j < EVENT_NFEATURES; j++)
+			{
+				double		theta,
+							t,
+							c,
+							s;
+
+				if (fabs(a[i][j]) < 1e-300)
+					continue;
+				/* the rotation that zeroes a[i][j] */
+				theta = (a[j][j] - a[i][i]) / (2.0 * a[i][j]);
+				t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+				c = 1.0 / sqrt(t * t + 1.0);
+				s = t * c;
+				for (k = 0; k < EVENT_NFEATURES; k++)
+				{
+					double		aki = a[k][i],
+								akj = a[k][j];
+
+					a[k][i] = c * aki - s * akj;
+					a[k][j] = s * aki + c * akj;
+				}
+				for (k = 0; k < EVENT_NFEATURES; k++)
+				{
+					double		aik = a[i][k],
+								ajk = a[j][k];
+
+					a[i][k] = c * aik - s * ajk;
+					a[j][k] = s * aik + c * ajk;
+				}
+				for (k = 0; k < EVENT_NFEATURES; k++)
+				{
+					double		vki = v[k][i],
+								vkj = v[k][j];
+
+					v[k][i] = c * vki - s * vkj;
+					v[k][j] = s * vki + c * vkj;
+				}
+			}
+	}
+}
+
+/*
+ * The nearest (in spirit) positive definite correlation matrix: negative or
+ * tiny eigenvalues raised to a floor, then the diagonal scaled back to 1.
+ * Unlike shrinking every correlation, this leaves the consistent part of
+ * the matrix alone.
+ */
+static void
+ClipEigenvalues(double r[EVENT_NFEATURES][EVENT_NFEATURES])
+{
+	double		a[EVENT_NFEATURES][EVENT_NFEATURES];
+	double		v[EVENT_NFEATURES][EVENT_NFEATURES];
+	double		d[EVENT_NFEATURES];
+	int			i,
+				j,
+				k;
+
+	memcpy(a, r, sizeof(a));
+	JacobiEigen(a, v);
+	for (k = 0; k < EVENT_NFEATURES; k++)
+		d[k] = fmax(a[k][k], 0.01);
+	for (i = 0; i < EVENT_NFEATURES; i++)
+		for (j = 0; j < EVENT_NFEATURES; j++)
+		{
+			double		x = 0;
+
+			for (k = 0; k < EVENT_NFEATURES; k++)
+				x += v[i][k] * d[k] * v[j][k];
+			a[i][j] = x;
+		}
+	for (i = 0; i < EVENT_NFEATURES; i++)
+		for (j = 0; j < EVENT_NFEATURES; j++)
+			r[i][j] = i == j ? 1.0 : Quantize(a[i][j] / sqrt(a[i][i] * a[j][j]));
+}
+
+/*
+ * Correlation of the latent normals behind two features, from their normal
+ * scores over the rows where both are known.  With scores that are
+ * conditional means E[X | tie] of a latent standard normal, the scores'
+ * covariance over the product of their variances, r, is exact when one
+ * feature has no ties (Cov(E[X|tie], Y) = rho Var(E[X|tie])) and gives
+ * arcsin(rho) when both are split in two at their medians; so r is blended
+ * toward sin(r) as both features get as tied as that (score variance 2/pi).
+ * Then made positive definite.
  */
 static void
 LearnCorrelation(Profile *p, const double *z, int nactive)
@@ -530,7 +650,7 @@ LearnCorrelation(Profile *p, const double *z, int nactive)
 						saa = 0,
 						sbb = 0,
 						sab = 0,
-						r = 0;
+						rho = 0;
 			int			n = 0;
 
 			for (i = 0; i < nactive; i++)
@@ -549,16 +669,26 @@ LearnCorrelation(Profile *p, const double *z, int nactive)
 			}
 			if (n >= 3)
 			{
-				double		vx = saa - sa * sa / n;
-				double		vy = sbb - sb * sb / n;
+				double		vx = (saa - sa * sa / n) / n;
+				double		vy = (sbb - sb * sb / n) / n;
 
-				if (vx > 1e-12 && vy > 1e-12)
-					r = (sab - sa * sb / n) / sqrt(vx * vy);
+				if (vx > 1e-6 && vy > 1e-6)
+				{
+					double		r = fmax(-M_PI_2, fmin(M_PI_2, (sab - sa * sb / n) / n / (vx * vy)));
+					double		tied = fmin(1.0, fmax(0.0, (1.0 - vx) * (1.0 - vy)) /
+											((1.0 - M_2_PI) * (1.0 - M_2_PI)));
+
+					rho = (1.0 - tied) * r + tied * sin(r);
+				}
 			}
-			raw[a][b] = raw[b][a] = Quantize(fmax(-1.0, fmin(1.0, r)));
+			raw[a][b] = raw[b][a] = Quantize(fmax(-0.999, fmin(0.999, rho)));
 		}
 	}
 	memcpy(p->corr, raw, sizeof(raw));
+	if (Cholesky((const double (*)[EVENT_NFEATURES]) p->corr, p->chol))
+		return;
+	ClipEigenvalues(p->corr);
+	memcpy(raw, p->corr, sizeof(raw));
 	for (t = 0; !Cholesky((const double (*)[EVENT_NFEATURES]) p->corr, p->chol); t++)
 	{
 		for (a = 0; a < EVENT_NFEATURES; a++)
@@ -813,7 +943,7 @@ ProfileLearn(const ProfileRow *rows, size_t nrows, const char *label, char error
 				continue;
 			hour = FloorDiv(rows[i].ts_us, US_PER_HOUR);
 			slot = SlotOfHour(hour);
-			obs[n].y = log1p((double) rows[i].features[f]);
+			obs[n].raw = obs[n].y = log1p((double) rows[i].features[f]);
 			obs[n].hour = slot % PROFILE_HOURS_PER_DAY;
 			obs[n].day = slot / PROFILE_HOURS_PER_DAY;
 			obs[n].row = active_index[i];
@@ -842,6 +972,7 @@ fail:
 	return NULL;
 }
 
+/* Frees a profile from ProfileLearn or ProfileFromJson (NULL is fine). */
 void
 ProfileFree(Profile *profile)
 {
@@ -915,6 +1046,7 @@ typedef struct TextBuf
 	bool		failed;
 } TextBuf;
 
+/* Appends n bytes, growing the buffer; a failed allocation sticks. */
 static void
 BufAppend(TextBuf *b, const char *s, size_t n)
 {
@@ -941,6 +1073,7 @@ BufAppend(TextBuf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Appends a C string. */
 static void
 BufPuts(TextBuf *b, const char *s)
 {
