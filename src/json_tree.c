@@ -259,6 +259,23 @@ JsonTreeParse(const char *json, size_t len, char **error)
 		return NULL;
 	}
 
+	/*
+	 * Syntax first, with no semantic actions: Postgres 15's parser copies a
+	 * scalar or member name before it reads the token that follows, and
+	 * leaks the copy when that token is a syntax error, so the building
+	 * pass below runs only on valid documents.
+	 */
+	lex = JsonLexNew(json, len);
+	rc = pg_parse_json(lex, &nullSemAction);
+	if (rc != JSON_SUCCESS)
+	{
+		*error = psprintf("%s at byte %d", JsonParseErrorText(rc),
+						  (int) (lex->token_start ? lex->token_start - lex->input : 0));
+		JsonLexFree(lex);
+		return NULL;
+	}
+	JsonLexFree(lex);
+
 	memset(&b, 0, sizeof(b));
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &b;

@@ -165,6 +165,7 @@ test_options(const Profile *const *profiles)
 	   "no anomaly kinds at all");
 
 	bad_options("nope", "not valid JSON");
+	bad_options("{\"assign\": \"random\" x}", "not valid JSON: invalid token at byte 20");
 	bad_options("[]", "must be a JSON object, not an array");
 	bad_options("{\"anomaly_rte\": 0.1}", "unknown option \"anomaly_rte\"");
 	bad_options("{\"anomaly_rate\": 0.1, \"anomaly_rate\": 0.2}", "given twice");

@@ -216,6 +216,11 @@ test_rejections(const Profile *p)
 	rejects("not json", "not valid JSON", "not JSON");
 	rejects(" ", "not valid JSON", "empty");
 	rejects("[1, 2]", "must be a JSON object, not an array", "not an object");
+	/* a value followed by a bad token: Postgres' parser leaked the value (valgrind) */
+	rejects("\"a\" x", "invalid token at byte 4", "a string then garbage");
+	rejects("[\"a\" x]", "invalid token at byte 5", "an array element then garbage");
+	rejects("{\"version\": 1 x}", "invalid token at byte 14", "a member then garbage");
+	rejects("{\"version\" 1}", "expected \":\"", "a member name without its colon");
 	rejects("{}", "version: the key is missing", "no version");
 	rejects("{\"version\": 1}", "profile: key \"rows\" is missing", "a required key missing");
 	rejects_edit(doc, "{\n  \"version\": 1,", "{\n  \"version\": 1, \"oops\": 2,",
