@@ -24,8 +24,9 @@
  * A profile is stored as a versioned JSON document (ProfileToJson) that
  * users may edit, so ProfileFromJson validates every member strictly and
  * names the offending one.  Every stored number is rounded to six decimals
- * when learned, so the document holds the profile exactly: a parsed profile
- * generates the same rows as the one it was written from.
+ * when learned and when read, so the document holds the profile exactly: a
+ * parsed profile generates the same rows as the one it was written from,
+ * and writes back the same document.
  */
 #include "postgres_fe.h"
 
@@ -901,6 +902,8 @@ ProfileLearn(const ProfileRow *rows, size_t nrows, const char *label, char error
 		Fail(error, "out of memory");
 		return NULL;
 	}
+	if (error)
+		error[0] = '\0';
 	SetLabel(p, label);
 	p->rows = (int64_t) nrows;
 	p->nknots = PROFILE_DEFAULT_KNOTS;
@@ -1275,7 +1278,7 @@ CheckArray(const JsonNode *node, const char *path, int len, char *error)
 	return true;
 }
 
-/* A finite JSON number within [min, max]. */
+/* A finite JSON number within [min, max], rounded to six decimals. */
 static bool
 GetNumber(const JsonNode *node, const char *path, double min, double max, double *out,
 		  char *error)
@@ -1286,8 +1289,10 @@ GetNumber(const JsonNode *node, const char *path, double min, double max, double
 	if (node->kind != JSON_NODE_NUMBER)
 		return FailAt(error, path, "must be a number, not %s", JsonNodeKindName(node->kind));
 	x = strtod(node->text, &end);
-	if (*end != '\0' || !isfinite(x))
+	if (*end != '\0' || !isfinite(x) || fabs(x) > 1e15)
 		return FailAt(error, path, "%.64s is out of range", node->text);
+	/* kept to the six decimals a document holds, so it writes back the same */
+	x = Quantize(x);
 	if (x < min || x > max)
 		return FailAt(error, path, "must be between %g and %g, not %.64s", min, max, node->text);
 	*out = x;
@@ -1564,6 +1569,8 @@ ProfileFromJson(const char *json, size_t len, char error[PROFILE_ERROR_MAX])
 		free(p);
 		p = NULL;
 	}
+	else if (error)
+		error[0] = '\0';
 	JsonTreeFree(root);
 	return p;
 }

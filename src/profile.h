@@ -105,7 +105,8 @@ typedef struct Profile
 
 /*
  * Learns a profile from the rows of one source IP, in any order.  Returns
- * NULL with a readable error when there is no row or a value is negative.
+ * NULL with a readable error when there is no row or a value is negative
+ * (error is set to "" on success; it may be NULL).
  * label (may be NULL) is kept as free text, cut to PROFILE_LABEL_MAX - 1
  * bytes.
  */
@@ -117,7 +118,7 @@ extern char *ProfileToJson(const Profile *profile);
 
 /*
  * A profile from its JSON document, strictly validated: NULL with a readable
- * error naming the offending key otherwise.
+ * error naming the offending key otherwise ("" on success; may be NULL).
  */
 extern Profile *ProfileFromJson(const char *json, size_t len, char error[PROFILE_ERROR_MAX]);
 

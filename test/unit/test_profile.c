@@ -206,6 +206,22 @@ test_round_trip(const Profile *p, const char *what)
 	ProfileFree(back);
 }
 
+/* Numbers in a document are read to the six decimals it is written with. */
+static void
+test_six_decimals(const Profile *p)
+{
+	char	   *doc = ProfileToJson(p);
+	char	   *edited = replaced(doc, "\"probs\": [0, 0.01,", "\"probs\": [-0, 0.0100000004,");
+	char		error[PROFILE_ERROR_MAX] = "";
+	Profile    *q = ProfileFromJson(edited, strlen(edited), error);
+
+	ok(q != NULL && q->probs[1] == 0.01 && !signbit(q->probs[0]) && memcmp(p, q, sizeof(Profile)) == 0,
+	   "extra decimals and -0 are read as written back %s", error);
+	ProfileFree(q);
+	free(edited);
+	free(doc);
+}
+
 /* A hand-edited document must be refused with a message naming the key. */
 static void
 test_rejections(const Profile *p)
@@ -455,6 +471,7 @@ main(void)
 	test_learned(profiles, &logs);
 	for (i = 0; i < logs.nips; i++)
 		test_round_trip(profiles[i], logs.ips[i].ip);
+	test_six_decimals(profiles[0]);
 	test_rejections(profiles[0]);
 	test_sparse(&logs);
 	test_consistency(profiles[0]);
