@@ -10,7 +10,16 @@
  * values are made to keep every relation the profile holds (frequency =
  * allow + drop, bytes per packet within bounds, ...).
  *
- * Anomalies start in an IP-hour with probability anomaly_rate and are
+ * A value is expm1 of the profile's hourly quantile function at the
+ * copula's probability, plus the day level, times the IP's factor.  The
+ * quantile function is linear on the log1p scale between knots, except
+ * between the two highest, where it is linear in the value itself: the top
+ * 1 % of a heavy tail then keeps about the weight the real largest rows
+ * have in the mean, instead of bunching near the lower knot.
+ *
+ * Anomalies start in an IP-hour with probability anomaly_rate (off_calendar
+ * in hours whose calendar probability is 0, the others in hours with an
+ * event, none while another anomaly of the IP is under way) and are
  * reported with the item they affect, as ground truth:
  * - spike: one volume feature set to 3-10 times the larger of its normal
  *   value and the largest the profile gives that hour;
@@ -45,7 +54,7 @@
 
 /* 1970-01-01 00:00 and 10000-01-01 00:00 UTC, in hours since the epoch. */
 #define FIRST_HOUR INT64CONST(0)
-#define END_HOUR INT64CONST(70389084)
+#define END_HOUR INT64CONST(70389528)
 
 /* Random streams of one IP. */
 #define STREAM_ADDRESS 1
@@ -604,7 +613,7 @@ KnotValue(const Profile *p, int f, int hod, double u)
 	t = (u - probs[lo]) / (probs[hi] - probs[lo]);
 	if (hi < p->nknots - 1)
 		return knots[lo] + t * (knots[hi] - knots[lo]);
-	/* the top interval is linear in the value itself: see the file header */
+	/* the top interval is linear in the value itself (see the file header) */
 	return log1p(expm1(knots[lo]) + t * (expm1(knots[hi]) - expm1(knots[lo])));
 }
 

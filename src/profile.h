@@ -113,7 +113,33 @@ typedef struct Profile
 extern Profile *ProfileLearn(const ProfileRow *rows, size_t nrows, const char *label,
 							 char error[PROFILE_ERROR_MAX]);
 
-/* The profile as a versioned JSON document (malloc'd), NULL when out of memory. */
+/*
+ * The profile as a versioned JSON document (malloc'd), NULL when out of
+ * memory.  Members, all required but label, no others allowed:
+ *   "version": 1
+ *   "label": free text, at most 63 bytes (e.g. the source IP)
+ *   "rows": how many rows it was learned from (informational)
+ *   "probs": the probabilities of the knots, 2 to 33, 0 first, 1 last,
+ *            strictly increasing
+ *   "calendar": 7 arrays (Monday first) of 24 probabilities (hours UTC)
+ *               that the IP has an event in that hour
+ *   "zero": the same shape: probability that an event is all zero
+ *   "features": {"<name>": {"day_levels": 7 numbers (Monday first, within
+ *               +-10), "quantiles": 24 arrays (hours 0-23) of one
+ *               non-decreasing knot per prob}} for each of the nine
+ *               features; knots are log1p(value) - day level, within
+ *               [-10, 43]
+ *   "correlation": 9 arrays of 9 numbers in feature order: symmetric, unit
+ *                  diagonal, positive definite
+ *   "relations": {"frequency_is_allow_plus_drop", "unq_dst_port_le_unq_dst_ip",
+ *                 "unq_dst_ip_le_frequency", "frequency_le_pkts_sent",
+ *                 "active_rows_at_least_one", "no_allow_no_pkts_received":
+ *                 true or false; "bytesin_per_pkts_sent",
+ *                 "bytesout_per_pkts_received": false or [lowest, highest]
+ *                 bytes per packet, 1 <= lowest, lowest + 1 <= highest <=
+ *                 100000}
+ * Numbers carry at most six decimals (more are rounded when read).
+ */
 extern char *ProfileToJson(const Profile *profile);
 
 /*

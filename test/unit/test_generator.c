@@ -204,8 +204,39 @@ test_options(const Profile *const *profiles)
 	bad_init(profiles, 3, 10, MONDAY_2022_01_03, 0, NULL, "number of hours must be between 1 and 87840, not 0", "no hour");
 	bad_init(profiles, 3, 10, MONDAY_2022_01_03, GENERATOR_MAX_HOURS + 1, NULL, "number of hours", "too many hours");
 	bad_init(profiles, 3, 10, -1, 10, NULL, "between 1970-01-01 and 9999-12-31", "before 1970");
-	bad_init(profiles, 3, 10, INT64CONST(253402300800000000) - 5 * US_PER_HOUR, 10, NULL,
+	bad_init(profiles, 3, 10, INT64CONST(253402300800000000) - 24 * US_PER_HOUR, 25, NULL,
 			 "between 1970-01-01 and 9999-12-31", "past 9999");
+	{
+		/* the last day there is, 9999-12-31: an event in every hour of it */
+		GeneratorItem item;
+		Generator  *gen;
+		char		json[GENERATOR_JSON_MAX];
+		Event		ev;
+		int			events = 0,
+					parsed = 0;
+
+		o.anomaly_rate = 1;
+		o.anomaly_kinds = 1u << GENERATOR_OFF_CALENDAR;
+		gen = GeneratorInit(profiles, 3, 10, INT64CONST(253402300800000000) - 24 * US_PER_HOUR, 24,
+							1, &o, error);
+		while (gen && GeneratorNext(gen, &item))
+		{
+			events++;
+			parsed += EventParse(json, GeneratorFormatJson(&item, json), 4096, &ev, NULL) &&
+				ev.ts_us == item.ts_us;
+		}
+		ok(gen != NULL && events == 240 && parsed == events,
+		   "up to 9999-12-31 23:00: %d events, %d parse back %s", events, parsed, gen ? "" : error);
+		ok(strstr(json, "\"timestamp\":\"9999-12-31 23:00:00\"}") != NULL, "the last hour there is");
+		GeneratorFree(gen);
+		GeneratorOptionsInit(&o);
+	}
+	{
+		Generator  *gen = GeneratorInit(profiles, 3, 10, 0, 1, 1, NULL, error);
+
+		ok(gen != NULL, "1970-01-01 00:00 is a fine start %s", gen ? "" : error);
+		GeneratorFree(gen);
+	}
 }
 
 /* Same seed, same bytes; another seed, other bytes; more IPs, same first IPs. */
@@ -702,12 +733,10 @@ ranks(const Sample *s, int f)
 	return out;
 }
 
-/* Spearman's rank correlation of two features. */
+/* Pearson correlation of two arrays (of ranks: Spearman's). */
 static double
-rank_correlation(const Sample *s, int a, int b)
+correlation(const double *x, const double *y, int n)
 {
-	double	   *x = ranks(s, a);
-	double	   *y = ranks(s, b);
 	double		sa = 0,
 				sb = 0,
 				saa = 0,
@@ -715,7 +744,7 @@ rank_correlation(const Sample *s, int a, int b)
 				sab = 0;
 	int			i;
 
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < n; i++)
 	{
 		sa += x[i];
 		sb += y[i];
@@ -723,9 +752,7 @@ rank_correlation(const Sample *s, int a, int b)
 		sbb += y[i] * y[i];
 		sab += x[i] * y[i];
 	}
-	free(x);
-	free(y);
-	return (sab - sa * sb / s->n) / sqrt((saa - sa * sa / s->n) * (sbb - sb * sb / s->n));
+	return (sab - sa * sb / n) / sqrt((saa - sa * sa / n) * (sbb - sb * sb / n));
 }
 
 /* How far (on the log1p scale, relative) a generated quantile is outside the tolerated band. */
@@ -782,6 +809,8 @@ test_fidelity(const Profile *const *profiles, const Logs *logs)
 
 	for (i = 0; i < 3; i++)
 	{
+		double	   *real_ranks[EVENT_NFEATURES];
+		double	   *synthetic_ranks[EVENT_NFEATURES];
 		double		worst_q = 0,
 					worst_log = 0,
 					worst_mean = 1,
@@ -856,6 +885,11 @@ test_fidelity(const Profile *const *profiles, const Logs *logs)
 		}
 		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
+			real_ranks[f] = ranks(&real[i][24], f);
+			synthetic_ranks[f] = ranks(&synthetic[i][24], f);
+		}
+		for (f = 0; f < EVENT_NFEATURES; f++)
+		{
 			double		rmean = 0,
 						gmean = 0;
 			int			k;
@@ -870,8 +904,15 @@ test_fidelity(const Profile *const *profiles, const Logs *logs)
 				where_pooled = EventFeatureNames[f];
 			}
 			for (g = f + 1; g < EVENT_NFEATURES; g++)
-				worst_corr = fmax(worst_corr, fabs(rank_correlation(&real[i][24], f, g) -
-												   rank_correlation(&synthetic[i][24], f, g)));
+				worst_corr = fmax(worst_corr,
+								  fabs(correlation(real_ranks[f], real_ranks[g], real[i][24].n) -
+									   correlation(synthetic_ranks[f], synthetic_ranks[g],
+												   synthetic[i][24].n)));
+		}
+		for (f = 0; f < EVENT_NFEATURES; f++)
+		{
+			free(real_ranks[f]);
+			free(synthetic_ranks[f]);
 		}
 
 		printf("# %s: %d events per business hour (real %d)\n", logs->ips[i].ip,
