@@ -96,12 +96,15 @@ typedef struct Rng
 	uint64_t	s[4];
 } Rng;
 
-/* One synthetic IP. */
+/* Room for the text of an IPv4 address, "255.255.255.255" and its NUL. */
+#define IPV4_TEXT_MAX 16
+
+/* One synthetic IP (about 200 bytes). */
 typedef struct GenIp
 {
 	Rng			rng;			/* events */
 	IpAddr		ip;
-	char		text[IP_TEXT_MAX];
+	char		text[IPV4_TEXT_MAX];
 	int			profile;
 	double		factor[EVENT_NFEATURES];	/* volume scale x jitter */
 	GeneratorAnomalyKind kind;	/* the anomaly under way */
@@ -112,9 +115,14 @@ typedef struct GenIp
 	double		strength;		/* its multiplier */
 } GenIp;
 
+/* Cells of the table that finds a probability's knot interval at once. */
+#define KNOT_LOOKUP 1024
+
 struct Generator
 {
 	Profile    *profiles;
+	uint8_t    (*knot_lookup)[KNOT_LOOKUP];	/* per profile: the interval of
+												 * the cell's lowest probability */
 	int			nprofiles;
 	GenIp	   *ips;
 	int			n_ips;
@@ -464,6 +472,7 @@ IpsInit(Generator *g, uint64_t seed, char *error)
 	{
 		GenIp	   *ip = &g->ips[i];
 		Rng			rng;
+		char		text[IP_TEXT_MAX];
 		uint32_t	a;
 		double		scale;
 
@@ -480,7 +489,8 @@ IpsInit(Generator *g, uint64_t seed, char *error)
 			if (GeneratorIsPublicIpv4(ip->ip.bytes) && AddressAdd(set, size - 1, a))
 				break;
 		}
-		IpFormat(&ip->ip, ip->text);
+		IpFormat(&ip->ip, text);
+		memcpy(ip->text, text, IPV4_TEXT_MAX);
 
 		RngSeed(&rng, seed, (uint64_t) i, STREAM_TRAITS);
 		ip->profile = g->options.assign == GENERATOR_ASSIGN_RANDOM
@@ -496,6 +506,24 @@ IpsInit(Generator *g, uint64_t seed, char *error)
 	}
 	free(set);
 	return true;
+}
+
+/*
+ * For each cell [i/KNOT_LOOKUP, (i+1)/KNOT_LOOKUP) the knot interval of the
+ * cell's lowest probability: the last k with probs[k] <= i/KNOT_LOOKUP.
+ */
+static void
+KnotLookupInit(const Profile *p, uint8_t lookup[KNOT_LOOKUP])
+{
+	int			i,
+				k = 0;
+
+	for (i = 0; i < KNOT_LOOKUP; i++)
+	{
+		while (k + 1 < p->nknots - 1 && p->probs[k + 1] <= (double) i / KNOT_LOOKUP)
+			k++;
+		lookup[i] = (uint8_t) k;
+	}
 }
 
 /* A generator of n_ips synthetic IPs over hours hours from start_us. */
@@ -555,15 +583,19 @@ GeneratorInit(const Profile *const *profiles, int nprofiles, int n_ips, int64_t 
 		return NULL;
 	}
 	g->profiles = malloc((size_t) nprofiles * sizeof(Profile));
+	g->knot_lookup = malloc((size_t) nprofiles * KNOT_LOOKUP);
 	g->ips = calloc((size_t) n_ips, sizeof(GenIp));
-	if (g->profiles == NULL || g->ips == NULL)
+	if (g->profiles == NULL || g->knot_lookup == NULL || g->ips == NULL)
 	{
 		Fail(error, "out of memory");
 		GeneratorFree(g);
 		return NULL;
 	}
 	for (i = 0; i < nprofiles; i++)
+	{
 		g->profiles[i] = *profiles[i];
+		KnotLookupInit(&g->profiles[i], g->knot_lookup[i]);
+	}
 	g->nprofiles = nprofiles;
 	g->n_ips = n_ips;
 	g->start_hour = start_hour;
@@ -587,29 +619,28 @@ GeneratorFree(Generator *gen)
 	if (gen == NULL)
 		return;
 	free(gen->profiles);
+	free(gen->knot_lookup);
 	free(gen->ips);
 	free(gen);
 }
 
-/* log1p(value) at probability u, by linear interpolation between knots. */
+/*
+ * log1p(value) at probability u (0 <= u <= 1), by linear interpolation
+ * between knots.  The lookup table gives the interval or one a few below.
+ */
 static inline double
-KnotValue(const Profile *p, int f, int hod, double u)
+KnotValue(const Profile *p, const uint8_t *lookup, int f, int hod, double u)
 {
 	const double *probs = p->probs;
 	const double *knots = p->knots[f][hod];
-	int			lo = 0,
-				hi = p->nknots - 1;
+	int			cell = (int) (u * KNOT_LOOKUP);
+	int			lo = lookup[cell < KNOT_LOOKUP ? cell : KNOT_LOOKUP - 1];
+	int			hi;
 	double		t;
 
-	while (hi - lo > 1)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (probs[mid] <= u)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	while (lo + 2 < p->nknots && probs[lo + 1] <= u)
+		lo++;
+	hi = lo + 1;
 	t = (u - probs[lo]) / (probs[hi] - probs[lo]);
 	if (hi < p->nknots - 1)
 		return knots[lo] + t * (knots[hi] - knots[lo]);
@@ -799,7 +830,8 @@ RowDraw(const Generator *g, const Profile *p, GenIp *ip, int64_t *v)
 		}
 		for (j = 0; j <= f; j++)
 			z += p->chol[f][j] * e[j];
-		x = KnotValue(p, f, g->hod, ProfileNormalCdf(z)) + p->day_level[f][g->dow];
+		x = KnotValue(p, g->knot_lookup[ip->profile], f, g->hod, ProfileNormalCdf(z)) +
+			p->day_level[f][g->dow];
 		v[f] = ToCount(expm1(x) * ip->factor[f]);
 	}
 	RowRepair(p, v, -1, true);

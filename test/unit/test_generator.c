@@ -558,6 +558,73 @@ test_calendar(const Profile *const *profiles)
 	GeneratorFree(gen);
 }
 
+/* Calendar probabilities between 0 and 1, and each IP's own volume scale. */
+static void
+test_rates_and_scales(const Profile *const *profiles)
+{
+	Profile    *sparse = malloc(sizeof(Profile));
+	const Profile *one[1] = {sparse};
+	GeneratorOptions o;
+	Generator  *gen;
+	GeneratorItem item;
+	char		error[GENERATOR_ERROR_MAX] = "";
+	double		level[2][30] = {{0}};
+	int			count[2][30] = {{0}};
+	long		events = 0,
+				zeros = 0;
+	int			s,
+				run,
+				i;
+
+	*sparse = *profiles[2];
+	for (s = 0; s < PROFILE_HOURS_PER_WEEK; s++)
+	{
+		sparse->calendar[s] = 0.3;
+		sparse->zero[s] = 0.1;
+	}
+	GeneratorOptionsInit(&o);
+	o.anomaly_rate = 0;
+	gen = GeneratorInit(one, 1, 50, MONDAY_2022_01_03, 2 * WEEK, 8, &o, error);
+	while (gen && GeneratorNext(gen, &item))
+	{
+		events++;
+		zeros += item.features[PROFILE_FREQUENCY] == 0;
+	}
+	GeneratorFree(gen);
+	ok(fabs(events / (50.0 * 2 * WEEK) - 0.3) < 0.02 && fabs((double) zeros / events - 0.1) < 0.02,
+	   "calendar probability 0.3: events in %.3f of the hours, %.3f of them all zero (0.1)",
+	   events / (50.0 * 2 * WEEK), (double) zeros / events);
+
+	/* mean log bytesin per IP: spread across IPs only with scale_spread */
+	for (run = 0; run < 2; run++)
+	{
+		double		mean = 0,
+					var = 0;
+
+		o.scale_spread = run == 0 ? 0.0 : 1.0;
+		o.value_jitter = 0;
+		gen = GeneratorInit(profiles, 1, 30, MONDAY_2022_01_03, WEEK, 9, &o, error);
+		while (gen && GeneratorNext(gen, &item))
+			if (item.features[PROFILE_BYTESIN] > 0)
+			{
+				level[run][item.ip_index] += log((double) item.features[PROFILE_BYTESIN]);
+				count[run][item.ip_index]++;
+			}
+		GeneratorFree(gen);
+		for (i = 0; i < 30; i++)
+			mean += level[run][i] / count[run][i] / 30;
+		for (i = 0; i < 30; i++)
+			var += pow(level[run][i] / count[run][i] - mean, 2) / 29;
+		if (run == 0)
+			ok(sqrt(var) < 0.3, "scale_spread 0: IPs of one profile alike (sd of mean log bytesin %.2f)",
+			   sqrt(var));
+		else
+			ok(sqrt(var) > 0.6 && sqrt(var) < 1.5,
+			   "scale_spread 1: each IP its own volume (sd of mean log bytesin %.2f, about 1)", sqrt(var));
+	}
+	free(sparse);
+}
+
 /* The largest value a profile gives a feature in an hour (IP factor 1). */
 static double
 hour_max(const Profile *p, int f, int64_t ts_us)
@@ -974,6 +1041,7 @@ main(void)
 	test_payloads((const Profile *const *) learned);
 	test_addresses((const Profile *const *) learned);
 	test_calendar((const Profile *const *) learned);
+	test_rates_and_scales((const Profile *const *) learned);
 	test_anomalies((const Profile *const *) learned);
 	test_fidelity((const Profile *const *) learned, &logs);
 
