@@ -384,7 +384,7 @@ LearnCalendar(Profile *p, const ProfileRow *rows, size_t nrows, const RowKind *k
  * taken off, so that equal values stay tied), by position: a run of ties
  * covering ranks i+1..j+1 of n spans probabilities [i/n, (j+1)/n], and each
  * gets the mean of a standard normal over that interval.  Untied values get
- * about the usual Φ^-1(rank/(n+1)); a large tie (drop is 0 in 64 % of one
+ * about the usual Phi^-1(rank/(n+1)); a large tie (drop is 0 in 64 % of one
  * IP's rows) gets one score whose shrunken variance LearnCorrelation uses
  * to undo the attenuation of its correlations.
  */
