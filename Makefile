@@ -4,7 +4,8 @@ EXTVERSION = 0.2.0
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
 CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
-	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o
+	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o \
+	src/profile.o src/generator.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o
@@ -25,7 +26,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lrdkafka -lhiredis
 
-EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin bench/gbt/bin bench/gbt/out
+EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin bench/bin bench/gbt/bin bench/gbt/out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -51,11 +52,19 @@ UNIT_LIBS = -L$(PG_LIBDIR) -L$(PG_PKGLIBDIR) -lpgcommon -lpgport -lm
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/bin/%,$(wildcard test/unit/test_*.c))
 CORE_SRCS = $(CORE_OBJS:.o=.c)
 
-test/unit/bin/%: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/*.h)
+test/unit/bin/%: test/unit/%.c $(wildcard test/unit/*.h) $(CORE_SRCS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
 
 unit: $(UNIT_TESTS)
+
+# Events per second of the traffic generator on one core:
+#   make bench-generator && bench/bin/generator [IPS [HOURS [SEED]]]
+bench/bin/generator: bench/generator.c test/unit/logs_csv.h $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(PG_INCLUDEDIR_SERVER) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-generator: bench/bin/generator
 
 # Test helpers that speak Kafka through librdkafka.
 test/bin/%: test/%.c
@@ -107,4 +116,4 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz bench-gbt
+.PHONY: unit helpers lint fuzz bench-gbt bench-generator

@@ -260,14 +260,13 @@ JsonTreeParse(const char *json, size_t len, char **error)
 	}
 
 	/*
-	 * Lex the whole document first.  Postgres 15's parser copies a scalar
-	 * before it lexes the next token and loses the copy when that token is
-	 * invalid; after this pass the parser meets only valid tokens.
+	 * Syntax first, with no semantic actions: Postgres 15's parser copies a
+	 * scalar or member name before it reads the token that follows, and
+	 * leaks the copy when that token is a syntax error, so the building
+	 * pass below runs only on valid documents.
 	 */
 	lex = JsonLexNew(json, len);
-	do
-		rc = json_lex(lex);
-	while (rc == JSON_SUCCESS && lex->token_type != JSON_TOKEN_END);
+	rc = pg_parse_json(lex, &nullSemAction);
 	if (rc != JSON_SUCCESS)
 	{
 		*error = psprintf("%s at byte %d", JsonParseErrorText(rc),
