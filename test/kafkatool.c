@@ -7,8 +7,10 @@
  *       prints "key<TAB>partition" as the broker acknowledged it.
  *
  *   kafkatool stream --bootstrap B --topic T --ips N --count N [--rate R]
+ *                    [--ip-offset K]
  *                    [--first-hour H] [--report FILE]
- *       Produces COUNT synthetic events for N source IPs (10.x.y.z), hour
+ *       Produces COUNT synthetic events for N source IPs (10.x.y.z, the
+ *       K+1st to K+Nth such address), hour
  *       after hour from 2022-01-01 + H hours, keyed by IP (murmur2), zstd
  *       compressed, at R events/s (0: as fast as possible).  With --report,
  *       writes "partition offset produced_at_us delivered_at_us" per delivered
@@ -202,8 +204,8 @@ wait_for_metadata(rd_kafka_t *rk, const char *topic)
 }
 
 static int
-cmd_stream(const char *bootstrap, const char *topic, long ips, long count, double rate,
-		   long first_hour, const char *report)
+cmd_stream(const char *bootstrap, const char *topic, long ips, long ip_offset, long count,
+		   double rate, long first_hour, const char *report)
 {
 	rd_kafka_t *rk = producer_new(bootstrap, rate > 0 ? "1" : "20", "zstd", on_stream_delivery);
 	int64_t		start;
@@ -223,7 +225,7 @@ cmd_stream(const char *bootstrap, const char *topic, long ips, long count, doubl
 		char		payload[512];
 		char		key[32];
 		int			len = format_event(payload, sizeof(payload), key, sizeof(key),
-									   1 + i % ips, first_hour + i / ips);
+									   ip_offset + 1 + i % ips, first_hour + i / ips);
 
 		if (rate > 0)
 		{
@@ -252,7 +254,8 @@ main(int argc, char **argv)
 	const char *report = NULL;
 	long		ips = 100,
 				count = 0,
-				first_hour = 0;
+				first_hour = 0,
+				ip_offset = 0;
 	double		rate = 0;
 	int			i;
 
@@ -266,6 +269,8 @@ main(int argc, char **argv)
 			topic = argv[i + 1];
 		else if (strcmp(argv[i], "--ips") == 0)
 			ips = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--ip-offset") == 0)
+			ip_offset = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--count") == 0)
 			count = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--rate") == 0)
@@ -280,10 +285,10 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "partitions") == 0 && bootstrap && topic)
 		return cmd_partitions(bootstrap, topic);
 	if (strcmp(argv[1], "stream") == 0 && bootstrap && topic && ips > 0 && count > 0)
-		return cmd_stream(bootstrap, topic, ips, count, rate, first_hour, report);
+		return cmd_stream(bootstrap, topic, ips, ip_offset, count, rate, first_hour, report);
 usage:
 	fprintf(stderr, "usage: kafkatool partitions --bootstrap HOST:PORT --topic TOPIC < keys\n"
 			"       kafkatool stream --bootstrap HOST:PORT --topic TOPIC --ips N --count N\n"
-			"                        [--rate EVENTS_PER_S] [--first-hour H] [--report FILE]\n");
+			"                        [--rate EVENTS_PER_S] [--first-hour H] [--ip-offset K] [--report FILE]\n");
 	return 2;
 }

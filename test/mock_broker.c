@@ -14,6 +14,8 @@
  *   errors API N ERR   fail the next N requests of Kafka API key API with
  *                      error code ERR (e.g. "errors 1 5 6": 5 Fetches fail
  *                      with NOT_LEADER_OR_FOLLOWER)
+ *   leader TOPIC P ID  make broker ID the leader of partition P of TOPIC
+ *   coordinator G ID   make broker ID the coordinator of consumer group G
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -62,6 +64,21 @@ control(rd_kafka_mock_cluster_t *cluster, int brokers, char *line)
 				err,
 				id;
 
+	char		name[256];
+	int			partition;
+
+	if (sscanf(line, "leader %255s %d %d", name, &partition, &id) == 3)
+	{
+		rd_kafka_mock_partition_set_leader(cluster, name, partition, id);
+		fprintf(stderr, "mock_broker: leader of %s [%d] is broker %d\n", name, partition, id);
+		return;
+	}
+	if (sscanf(line, "coordinator %255s %d", name, &id) == 2)
+	{
+		rd_kafka_mock_coordinator_set(cluster, "group", name, id);
+		fprintf(stderr, "mock_broker: coordinator of group %s is broker %d\n", name, id);
+		return;
+	}
 	if (sscanf(line, "errors %d %d %d", &api, &count, &err) == 3)
 	{
 		for (id = 0; id < count; id++)
