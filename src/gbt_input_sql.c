@@ -24,12 +24,19 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "gbt_sql.h"
+
+/* One distinct text of a column: rows with equal texts share one copy. */
+typedef struct InternEntry
+{
+	char	   *key;
+} InternEntry;
 
 /* Mixed into the split hash for a NULL key value. */
 #define GBT_NULL_HASH UINT64CONST(0x9E3779B97F4A7C15)
@@ -160,6 +167,21 @@ GbtInputType(GbtInput *in, int attno)
 	return getBaseType(TupleDescAttr(in->desc, attno - 1)->atttypid);
 }
 
+/* dynahash callbacks: keys are pointers to NUL-terminated texts. */
+static uint32
+InternHash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, (int) strlen(s));
+}
+
+static int
+InternMatch(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 /* Refuses a column that is not in the query, naming what is. */
 static int
 RequireColumn(GbtInput *in, const char *name, const char *role)
@@ -218,8 +240,19 @@ GbtInputAdd(GbtInput *in, const char *name, GbtColumnKind kind, const char *role
 		Oid			func;
 		bool		varlena;
 
+		HASHCTL		ctl;
+
 		getTypeOutputInfo(type, &func, &varlena);
 		fmgr_info_cxt(func, &col->output, in->context);
+		/* one copy per distinct text: less memory, and the lag's sort
+		 * compares equal entities by pointer */
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(InternEntry);
+		ctl.hash = InternHash;
+		ctl.match = InternMatch;
+		ctl.hcxt = in->context;
+		col->intern = hash_create("ipflow gbt texts", 256, &ctl,
+								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
 	if (kind == GBT_COLUMN_DATUM)
 		get_typlenbyval(TupleDescAttr(in->desc, attno - 1)->atttypid, &col->typlen, &col->typbyval);
@@ -396,11 +429,18 @@ ReadRow(GbtInput *in, Datum *values, bool *isnull)
 					char	   *s = (col->type == TEXTOID || col->type == VARCHAROID)
 					? TextDatumGetCString(d) : OutputFunctionCall(&col->output, d);
 
-					/* runs of one value (rows sorted by entity) share a copy */
+					/* a run of one value skips the lookup */
 					if (row > 0 && col->texts[row - 1] && strcmp(col->texts[row - 1], s) == 0)
 						col->texts[row] = col->texts[row - 1];
 					else
-						col->texts[row] = MemoryContextStrdup(in->context, s);
+					{
+						bool		found;
+						InternEntry *e = hash_search(col->intern, &s, HASH_ENTER, &found);
+
+						if (!found)
+							e->key = MemoryContextStrdup(in->context, s);
+						col->texts[row] = e->key;
+					}
 				}
 				break;
 			case GBT_COLUMN_DATUM:

@@ -46,6 +46,7 @@ typedef struct GbtColumn
 	int			attno;			/* 1-based in the query's result */
 	Oid			type;			/* its type, domains resolved */
 	FmgrInfo	output;			/* TEXT: the type's output function */
+	struct HTAB *intern;		/* TEXT: the distinct texts */
 	int16		typlen;			/* DATUM */
 	bool		typbyval;		/* DATUM */
 	double	   *numbers;		/* NUMBER: NaN for NULL */
