@@ -1,4 +1,5 @@
--- ipflow 0.1.0 -> 0.2.0: the Redis mirror, its dump into ipflow.history, ipflow.init()
+-- ipflow 0.1.0 -> 0.2.0: the Redis mirror, its dump into ipflow.history, ipflow.init(),
+-- gradient-boosted trees (ipflow.gbt_models, gbt_train, gbt_predict, gbt_export, gbt_import)
 \echo Use "ALTER EXTENSION ipflow UPDATE TO '0.2.0'" to load this file. \quit
 
 -- ipflow.stats shows the mirror
@@ -70,3 +71,62 @@ REVOKE EXECUTE ON FUNCTION @extschema@.redis_series(inet, text, timestamptz, tim
 GRANT EXECUTE ON FUNCTION @extschema@.init() TO ipflow_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.dump(text) TO ipflow_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.redis_series(inet, text, timestamptz, timestamptz) TO ipflow_reader;
+
+-- Gradient-boosted tree models (ipflow.gbt_train, ipflow.gbt_import): the
+-- whole model in the core's file format, and for reading in SQL its stages,
+-- the settings it was trained with, its metrics and feature importance.
+CREATE TABLE @extschema@.gbt_models (
+    name text PRIMARY KEY CHECK (name <> '' AND octet_length(name) <= 200),
+    model jsonb NOT NULL,
+    stages jsonb,
+    params jsonb NOT NULL,
+    metrics jsonb,
+    feature_importance jsonb NOT NULL,
+    rows bigint,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.gbt_models IS 'Gradient-boosted tree models: stages, trees, training settings, metrics, feature importance';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.gbt_models', '');
+GRANT SELECT ON @extschema@.gbt_models TO ipflow_reader;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.gbt_models TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.gbt_train(name text, source_query text, label text, params jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ipflow_gbt_train'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.gbt_train(text, text, text, jsonb) IS 'Trains a boosted-trees model on the rows of a query, stores it in ipflow.gbt_models, returns its metrics';
+
+CREATE FUNCTION @extschema@.gbt_predict(name text, "row" jsonb)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'ipflow_gbt_predict_row'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gbt_predict(text, jsonb) IS 'Prediction of a stored model for one row given as a JSON object of inputs';
+
+CREATE FUNCTION @extschema@.gbt_predict(name text, source_query text, key_columns text[] DEFAULT NULL)
+RETURNS TABLE (n bigint, key jsonb, label float8, prediction float8)
+AS 'MODULE_PATHNAME', 'ipflow_gbt_predict_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.gbt_predict(text, text, text[]) IS 'Predictions of a stored model for every row of a query, every stage applied';
+
+CREATE FUNCTION @extschema@.gbt_export(name text, path text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ipflow_gbt_export'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.gbt_export(text, text) IS 'Writes a stored model to a JSON file on the server; returns its size';
+
+CREATE FUNCTION @extschema@.gbt_import(path text, name text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ipflow_gbt_import'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.gbt_import(text, text) IS 'Checks and stores the model of a JSON file on the server; returns its name';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.gbt_train(text, text, text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.gbt_predict(text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.gbt_predict(text, text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.gbt_export(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.gbt_import(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.gbt_train(text, text, text, jsonb) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.gbt_predict(text, jsonb) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.gbt_predict(text, text, text[]) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.gbt_export(text, text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.gbt_import(text, text) TO ipflow_admin;

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(60);
+SELECT plan(91);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -63,6 +63,38 @@ SELECT table_privs_are('ipflow', 'events', 'ipflow_admin', ARRAY['SELECT'], 'onl
 SELECT table_privs_are('ipflow', 'rejects', 'ipflow_admin', ARRAY['SELECT', 'DELETE'], 'the admin may clear rejects');
 SELECT table_privs_are('ipflow', 'events', 'public', ARRAY[]::text[], 'PUBLIC cannot read events');
 
+-- boosted trees: the admin trains, imports and exports; the reader predicts
+SELECT has_table('ipflow', 'gbt_models', 'table ipflow.gbt_models');
+SELECT has_function('ipflow', 'gbt_train', ARRAY['text', 'text', 'text', 'jsonb']);
+SELECT has_function('ipflow', 'gbt_predict', ARRAY['text', 'jsonb']);
+SELECT has_function('ipflow', 'gbt_predict', ARRAY['text', 'text', 'text[]']);
+SELECT has_function('ipflow', 'gbt_export', ARRAY['text', 'text']);
+SELECT has_function('ipflow', 'gbt_import', ARRAY['text', 'text']);
+SELECT function_privs_are('ipflow', 'gbt_train', ARRAY['text', 'text', 'text', 'jsonb'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot train');
+SELECT function_privs_are('ipflow', 'gbt_train', ARRAY['text', 'text', 'text', 'jsonb'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can train');
+SELECT function_privs_are('ipflow', 'gbt_predict', ARRAY['text', 'jsonb'], 'ipflow_reader',
+    ARRAY['EXECUTE'], 'the reader can predict a row');
+SELECT function_privs_are('ipflow', 'gbt_predict', ARRAY['text', 'text', 'text[]'], 'ipflow_reader',
+    ARRAY['EXECUTE'], 'the reader can predict a query');
+SELECT function_privs_are('ipflow', 'gbt_predict', ARRAY['text', 'jsonb'], 'public',
+    ARRAY[]::text[], 'PUBLIC cannot predict');
+SELECT function_privs_are('ipflow', 'gbt_export', ARRAY['text', 'text'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot export');
+SELECT function_privs_are('ipflow', 'gbt_export', ARRAY['text', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can call export');
+SELECT function_privs_are('ipflow', 'gbt_import', ARRAY['text', 'text'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot import');
+SELECT function_privs_are('ipflow', 'gbt_import', ARRAY['text', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can call import');
+SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('ipflow', 'gbt_models', 'public', ARRAY[]::text[], 'PUBLIC cannot read models');
+SELECT lives_ok($$SELECT ipflow.gbt_train('pgtap_model', 'SELECT x::float8 AS a, 2.0 * x AS y FROM generate_series(1, 20) AS x',
+    'y', '{"split": {"test_fraction": 0}}')$$, 'a superuser can train');
+SELECT current_setting('data_directory') || '/pgtap_model.json' AS model_file \gset
+
 -- what each role can actually do
 SET ROLE ipflow_reader;
 SELECT throws_ok($$SELECT * FROM ipflow.load_config('{}')$$, '42501', NULL,
@@ -80,6 +112,18 @@ SELECT throws_ok($$SELECT current_setting('ipflow.kafka_sasl_password')$$, '4250
     'the reader cannot read the SASL password');
 SELECT is((SELECT count(*) FROM pg_settings WHERE name LIKE 'ipflow.%password'), 0::bigint,
     'no password appears in pg_settings');
+SELECT throws_ok($$SELECT ipflow.gbt_train('m', 'SELECT 1 AS a, 2 AS y', 'y')$$, '42501', NULL,
+    'the reader is refused gbt_train');
+SELECT is(round(ipflow.gbt_predict('pgtap_model', '{"a": 10}'::jsonb)::numeric), 20::numeric,
+    'the reader can predict a row');
+SELECT is((SELECT count(*) FROM ipflow.gbt_predict('pgtap_model', 'SELECT 1.0 AS a UNION ALL SELECT 2.0')), 2::bigint,
+    'the reader can predict a query');
+SELECT lives_ok($$SELECT name, params, metrics FROM ipflow.gbt_models$$, 'the reader can read the models');
+SELECT throws_ok($$DELETE FROM ipflow.gbt_models$$, '42501', NULL, 'the reader cannot delete models');
+SELECT throws_ok(format($$SELECT ipflow.gbt_export('pgtap_model', %L)$$, :'model_file'), '42501', NULL,
+    'the reader is refused gbt_export');
+SELECT throws_ok(format($$SELECT ipflow.gbt_import(%L)$$, :'model_file'), '42501', NULL,
+    'the reader is refused gbt_import');
 RESET ROLE;
 
 SET ROLE ipflow_admin;
@@ -94,6 +138,20 @@ SELECT throws_ok($$SELECT current_setting('ipflow.redis_password')$$, '42501', N
     'the admin cannot read secrets either');
 SELECT throws_ok($$SELECT pg_reload_conf()$$, '42501', NULL,
     'the admin cannot reload server settings');
+SELECT lives_ok($$SELECT ipflow.gbt_train('admin_model', 'SELECT x::float8 AS a, 3.0 * x AS y FROM generate_series(1, 20) AS x',
+    'y', '{"split": {"test_fraction": 0}}')$$, 'the admin can train');
+SELECT throws_ok(format($$SELECT ipflow.gbt_export('admin_model', %L)$$, :'model_file'), '42501',
+    'permission denied to write a model file', 'the admin needs pg_write_server_files to export');
+SELECT throws_ok(format($$SELECT ipflow.gbt_import(%L)$$, :'model_file'), '42501',
+    'permission denied to read a model file', 'the admin needs pg_read_server_files to import');
+RESET ROLE;
+
+GRANT pg_write_server_files, pg_read_server_files TO ipflow_admin;
+SET ROLE ipflow_admin;
+SELECT lives_ok(format($$SELECT ipflow.gbt_export('admin_model', %L)$$, :'model_file'),
+    'with pg_write_server_files the admin can export');
+SELECT is(ipflow.gbt_import(:'model_file', 'admin_copy'), 'admin_copy',
+    'with pg_read_server_files the admin can import');
 RESET ROLE;
 
 SELECT is(current_setting('ipflow.redis_password'), '', 'a superuser can read the (empty) secret');
