@@ -26,7 +26,7 @@ CREATE FUNCTION pg_temp.ipflow_schema() RETURNS SETOF text LANGUAGE sql AS $$
   UNION ALL
   SELECT indexdef FROM pg_indexes WHERE schemaname = 'ipflow'
   UNION ALL
-  SELECT format('%s %s', c.relname, c.relacl)
+  SELECT format('%s %s %s', c.relname, c.relacl, c.reloptions)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ipflow'
 $$;
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.ipflow_schema() AS s(item);
