@@ -228,7 +228,7 @@ InitSeries(FunctionCallInfo fcinfo)
 			if (RedisReplyFailed(reply))
 			{
 				if (failed++ == 0)
-					first_failure = pstrdup(reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+					first_failure = pstrdup(RedisReplyError(reply));
 			}
 			freeReplyObject(reply);
 		}

@@ -149,8 +149,12 @@ MirrorFreeJobs(void)
 static void
 MirrorDisconnect(const char *why)
 {
+	char		message[IPFLOW_ERROR_MAX];
 	int			p;
 
+	/* why may be the connection's errstr: keep it before freeing that */
+	if (why)
+		snprintf(message, sizeof(message), "redis: %s (the mirror catches up when Redis is back)", why);
 	if (mirror.redis)
 	{
 		redisFree(mirror.redis);
@@ -170,12 +174,7 @@ MirrorDisconnect(const char *why)
 	mirror.retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), mirror.retry_ms);
 	mirror.retry_ms = Min(mirror.retry_ms * 2, MIRROR_RETRY_MAX_MS);
 	if (why)
-	{
-		char		message[IPFLOW_ERROR_MAX];
-
-		snprintf(message, sizeof(message), "redis: %s (the mirror catches up when Redis is back)", why);
 		IpflowWorkerSetError(mirror.slot, message);
-	}
 	MirrorReport("behind");
 }
 
@@ -203,7 +202,11 @@ MirrorStart(IngestWorkerStats *slot, const char *topic)
 	MirrorReport(mirror.enabled ? "connecting" : "off");
 }
 
-/* After a reload: starts over if the Redis settings changed. */
+/*
+ * After a reload: starts over if the Redis settings changed, keeping the
+ * partitions the worker has (the consumer is not rebuilt, so no rebalance
+ * will tell them again); their progress is read again from the table.
+ */
 void
 MirrorReload(void)
 {
@@ -214,8 +217,17 @@ MirrorReload(void)
 		mirror.backend_setting != IpflowRedisBackend)
 	{
 		char	   *topic = pstrdup(mirror.topic);
+		int		   *assigned = palloc(MIRROR_MAX_PARTITIONS * sizeof(int));
+		int			n = 0;
+		int			p;
 
+		for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
+			if (mirror.partitions[p].assigned)
+				assigned[n++] = p;
 		MirrorStart(mirror.slot, topic);
+		for (p = 0; p < n; p++)
+			mirror.partitions[assigned[p]].assigned = true;
+		pfree(assigned);
 		pfree(topic);
 	}
 }
@@ -355,7 +367,8 @@ MirrorAppendEvents(Event **events, int n, int64 *samples)
 												   events[i]->src_ip_text, EventFeatureNames[f]);
 			for (k = i; k < j; k++)
 			{
-				if (!(events[k]->present & (1U << f)))
+				if (!(events[k]->present & (1U << f)) ||
+					!RedisCanStore(mirror.backend, events[k]->ts_us / 1000))
 					continue;
 				ts_ms[m] = events[k]->ts_us / 1000;
 				values[m] = (double) events[k]->features[f];
@@ -421,7 +434,8 @@ MirrorAssigned(const int *partitions, int n)
 {
 	int			p;
 
-	if (!mirror.enabled)
+	/* kept with the mirror off too: a reload may turn it on */
+	if (mirror.partitions == NULL)
 		return;
 	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
 		mirror.partitions[p].was_assigned = mirror.partitions[p].assigned;
@@ -529,7 +543,7 @@ MirrorExchange(void)
 			char		message[IPFLOW_ERROR_MAX];
 
 			snprintf(message, sizeof(message), "Redis refused a mirror command: %s",
-					 ((redisReply *) reply)->type == REDIS_REPLY_ERROR ? ((redisReply *) reply)->str : "bad reply");
+					 RedisReplyError(reply));
 			job->failed = true;
 			freeReplyObject(reply);
 			MirrorDisconnect(message);
@@ -726,6 +740,15 @@ MirrorService(void)
 	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
 		if (mirror.partitions && mirror.partitions[p].assigned && !mirror.partitions[p].caught_up)
 			all_caught_up = false;
+
+	/*
+	 * Every partition the worker has is in Redis up to the reconnection and
+	 * live since: what is still counted behind was deleted from
+	 * ipflow.events meanwhile, or belongs to partitions gone to another
+	 * worker.
+	 */
+	if (mirror.redis && all_caught_up)
+		mirror.behind = 0;
 	MirrorReport(mirror.redis == NULL ? "behind" : all_caught_up ? "live" : "catching up");
 }
 

@@ -5,8 +5,11 @@
  * system had it, labels srcIP and dataType.  Two backends:
  *
  * timeseries	RedisTimeSeries: TS.CREATE with the labels and DUPLICATE_POLICY
- *				LAST, samples with TS.MADD, so TS.MRANGE ... FILTER
+ *				LAST (TS.ALTER sets it on a series that already existed),
+ *				samples with TS.MADD, so TS.MRANGE ... FILTER
  *				dataType=unq_dst_ip works as it did for the original's users.
+ *				The module cannot hold times before 1970: such samples
+ *				are left out of the mirror (they stay in ipflow.events).
  * sorted_set	plain Redis: the series is a sorted set scored by the time in
  *				ms, each member "<ms>:<value>"; the labels are in the hash
  *				"<key>:labels", and the sets "ipflow:series:dataType=<f>" and
@@ -173,12 +176,26 @@ RedisAppendCreateSeries(redisContext *c, RedisBackend backend, const char *ip, c
 	{
 		redisAppendCommand(c, "TS.CREATE %s DUPLICATE_POLICY LAST LABELS srcIP %s dataType %s",
 						   key, ip, feature);
-		return 1;
+
+		/*
+		 * A series that already existed (made by the original system, or by
+		 * hand) keeps the module's default policy, BLOCK, which refuses a
+		 * sample written again: every replay would fail.  TS.ALTER gives it
+		 * ours, and fails clearly on a key that is not a time series.
+		 */
+		redisAppendCommand(c, "TS.ALTER %s DUPLICATE_POLICY LAST", key);
+		return 2;
 	}
 	redisAppendCommand(c, "HSET %s:labels srcIP %s dataType %s", key, ip, feature);
 	redisAppendCommand(c, "SADD ipflow:series:dataType=%s %s", feature, key);
 	redisAppendCommand(c, "SADD ipflow:series:srcIP=%s %s", ip, key);
 	return 3;
+}
+
+bool
+RedisCanStore(RedisBackend backend, int64 ts_ms)
+{
+	return backend != REDIS_BACKEND_TIMESERIES || ts_ms >= 0;
 }
 
 /* A value as Redis gets it: integers exactly, other numbers round-trip. */
@@ -261,21 +278,27 @@ RedisAppendSamples(redisContext *c, RedisBackend backend, const char *key,
 	return commands;
 }
 
-bool
-RedisReplyFailed(const redisReply *reply)
+const char *
+RedisReplyError(const redisReply *reply)
 {
 	size_t		i;
 
 	if (reply == NULL)
-		return true;
+		return "no reply";
 	if (reply->type == REDIS_REPLY_ERROR)
-		return strstr(reply->str, "already exists") == NULL;
+		return strstr(reply->str, "already exists") ? NULL : reply->str;
 	if (reply->type == REDIS_REPLY_ARRAY)
 	{
 		/* TS.MADD answers per sample */
 		for (i = 0; i < reply->elements; i++)
 			if (reply->element[i]->type == REDIS_REPLY_ERROR)
-				return true;
+				return reply->element[i]->str;
 	}
-	return false;
+	return NULL;
+}
+
+bool
+RedisReplyFailed(const redisReply *reply)
+{
+	return RedisReplyError(reply) != NULL;
 }

@@ -34,11 +34,17 @@ extern bool RedisResolveBackend(redisContext *c, RedisBackend *backend, char **e
 extern void RedisSeriesKey(char key[REDIS_KEY_MAX], const char *feature, const char *ip);
 
 /*
- * Pipelines the commands that create one series (idempotent); returns how
- * many replies they will bring.
+ * Pipelines the commands that create one series, or give an existing one
+ * our duplicate policy (idempotent); returns how many replies they bring.
  */
 extern int	RedisAppendCreateSeries(redisContext *c, RedisBackend backend,
 									const char *ip, const char *feature);
+
+/*
+ * Can the backend hold a sample at ts_ms (ms since 1970)?  RedisTimeSeries
+ * refuses times before 1970, and with one of them a whole TS.MADD.
+ */
+extern bool RedisCanStore(RedisBackend backend, int64 ts_ms);
 
 /*
  * Pipelines samples (ts in ms since 1970, values) of one series; an existing
@@ -47,6 +53,12 @@ extern int	RedisAppendCreateSeries(redisContext *c, RedisBackend backend,
  */
 extern int	RedisAppendSamples(redisContext *c, RedisBackend backend, const char *key,
 							   const int64 *ts_ms, const double *values, int n);
+
+/*
+ * The error a reply to the commands above carries (for TS.MADD, the first
+ * sample's that failed), NULL when it is none; "already exists" is none.
+ */
+extern const char *RedisReplyError(const redisReply *reply);
 
 /* Is a reply to the commands above a failure (beyond "already exists")? */
 extern bool RedisReplyFailed(const redisReply *reply);

@@ -32,11 +32,28 @@
 #define DUMP_TIMEOUT_MS 10000
 #define DUMP_UPSERT_CHUNK 50000
 
-/* Deletes the moved range only if it still holds exactly what was moved. */
+/*
+ * Deletes the moved range only if it still holds exactly what was moved;
+ * returns how many samples it deleted, or -1.  A series gone meanwhile has
+ * nothing left to delete.  TS.DEL is repeated from the first sample left:
+ * RedisTimeSeries 1.6.0 deletes only within the first chunk of a range that
+ * starts inside a chunk (dump's ranges start at a series' first sample,
+ * which it handles, but nothing else here relies on that).  Times go back
+ * to Redis as text without exponent (Lua's tostring would give 1.6e+12).
+ */
 #define DUMP_DELETE_TS_SCRIPT \
-"local r = redis.call('TS.RANGE', KEYS[1], ARGV[1], ARGV[2]) " \
-"if #r ~= tonumber(ARGV[3]) then return -1 end " \
-"return redis.call('TS.DEL', KEYS[1], ARGV[1], ARGV[2])"
+"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end " \
+"local n = #redis.call('TS.RANGE', KEYS[1], ARGV[1], ARGV[2]) " \
+"if n ~= tonumber(ARGV[3]) then return -1 end " \
+"local deleted = 0 " \
+"while deleted < n do " \
+"  local first = redis.call('TS.RANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', 1) " \
+"  if #first == 0 then break end " \
+"  local d = redis.call('TS.DEL', KEYS[1], string.format('%.0f', first[1][1]), ARGV[2]) " \
+"  if d == 0 then return redis.error_reply('TS.DEL deleted nothing of ' .. KEYS[1]) end " \
+"  deleted = deleted + d " \
+"end " \
+"return deleted"
 
 /* Samples of one series moved to ipflow.history, to delete after commit. */
 typedef struct DumpedRange
@@ -129,7 +146,11 @@ SqlRedisCommandArgv(redisContext *c, int argc, const char **argv)
 	return reply;
 }
 
-/* A time bound as the backend's range commands take it. */
+/*
+ * A time bound as the backend's range commands take it.  NULL for an upper
+ * bound that nothing can be at or before: RedisTimeSeries refuses negative
+ * times in TS.RANGE and holds no samples before 1970.
+ */
 static char *
 RangeBound(RedisBackend backend, TimestampTz t, bool upper)
 {
@@ -145,6 +166,8 @@ RangeBound(RedisBackend backend, TimestampTz t, bool upper)
 		int64		ms = upper ? (us >= 0 ? us / 1000 : -((-us + 999) / 1000))
 			: (us >= 0 ? (us + 999) / 1000 : -(-us / 1000));
 
+		if (backend == REDIS_BACKEND_TIMESERIES && ms < 0)
+			return upper ? NULL : pstrdup("0");
 		return psprintf(INT64_FORMAT, ms);
 	}
 }
@@ -158,7 +181,7 @@ MsToTimestamp(int64 ms)
 /*
  * The samples of one series in [from, to]: ts in ms and values, from a
  * TS.RANGE or ZRANGEBYSCORE reply.  Returns how many; with members, also
- * the sorted-set members.
+ * the sorted-set members.  A NULL to (RangeBound) is an empty range.
  */
 static int
 ReadSeries(redisContext *c, RedisBackend backend, const char *key, const char *from,
@@ -169,6 +192,8 @@ ReadSeries(redisContext *c, RedisBackend backend, const char *key, const char *f
 	int			n = 0;
 	size_t		i;
 
+	if (to == NULL)
+		return 0;
 	argv[0] = backend == REDIS_BACKEND_TIMESERIES ? "TS.RANGE" : "ZRANGEBYSCORE";
 	argv[1] = key;
 	argv[2] = from;
