@@ -72,6 +72,7 @@ typedef struct MirrorPartition
 	bool		caught_up;		/* live mirroring covers it from now on */
 	bool		catching_up;	/* windows queued, not all answered */
 	TimestampTz saved;			/* in ipflow.mirror_progress */
+	TimestampTz in_redis;		/* what Redis itself records it has */
 	TimestampTz progress;		/* known to be in Redis up to here */
 	TimestampTz cursor;			/* catch-up: next window starts here */
 	TimestampTz target;			/* catch-up: ends here */
@@ -114,7 +115,7 @@ MirrorPartitionReset(MirrorPartition *mp)
 
 	memset(mp, 0, sizeof(*mp));
 	mp->assigned = assigned;
-	mp->saved = mp->progress = DT_NOBEGIN;
+	mp->saved = mp->progress = mp->in_redis = DT_NOBEGIN;
 }
 
 /* Shows the mirror's state in ipflow.stats. */
@@ -253,6 +254,87 @@ MirrorStop(void)
 	mirror.enabled = false;
 }
 
+/* The hash in which Redis records, with the samples, how far it has them. */
+static char *
+MirrorProgressKey(void)
+{
+	return psprintf("ipflow:mirror:%s", mirror.topic);
+}
+
+/*
+ * Reads what Redis records of its own progress.  A Redis that lost data
+ * (restarted without persistence, or from an older snapshot, or flushed)
+ * has lost this record with the samples, so the catch-up then starts from
+ * what it really has, not from what the worker last knew.
+ */
+static bool
+MirrorReadRedisProgress(redisContext *c, char **error)
+{
+	redisReply *reply = redisCommand(c, "HGETALL %s", MirrorProgressKey());
+	size_t		i;
+	int			p;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+	{
+		*error = psprintf("could not read the mirror's progress from Redis: %s",
+						  reply == NULL ? c->errstr : reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+		if (reply)
+			freeReplyObject(reply);
+		return false;
+	}
+	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
+		mirror.partitions[p].in_redis = DT_NOBEGIN;
+	for (i = 0; i + 1 < reply->elements; i += 2)
+	{
+		p = atoi(reply->element[i]->str);
+		if (p >= 0 && p < MIRROR_MAX_PARTITIONS && reply->element[i + 1]->type == REDIS_REPLY_STRING)
+			mirror.partitions[p].in_redis = strtoll(reply->element[i + 1]->str, NULL, 10);
+	}
+	freeReplyObject(reply);
+	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
+		mirror.partitions[p].progress = Min(mirror.partitions[p].progress, mirror.partitions[p].in_redis);
+	return true;
+}
+
+/*
+ * Pipelines, behind the samples just sent, Redis' own record that the
+ * partitions are complete up to until: Redis applies commands in order, so
+ * whatever it keeps of this record, it keeps the samples before it.
+ */
+static int
+MirrorAppendProgress(const int *partitions, int n, TimestampTz until)
+{
+	const char **argv;
+	size_t	   *argl;
+	char	   *text;
+	int			argc = 0;
+	int			i;
+
+	if (n == 0)
+		return 0;
+	argv = palloc((2 + 2 * n) * sizeof(char *));
+	argl = palloc((2 + 2 * n) * sizeof(size_t));
+	text = palloc(n * 48);
+	argv[argc++] = "HSET";
+	argv[argc++] = MirrorProgressKey();
+	for (i = 0; i < n; i++)
+	{
+		char	   *t = text + i * 48;
+
+		argv[argc++] = t;
+		snprintf(t, 16, "%d", partitions[i]);
+		argv[argc++] = t + 16;
+		snprintf(t + 16, 32, INT64_FORMAT, until);
+	}
+	for (i = 0; i < argc; i++)
+		argl[i] = strlen(argv[i]);
+	redisAppendCommandArgv(mirror.redis, argc, argv, argl);
+	pfree(argv);
+	pfree(argl);
+	pfree(text);
+	return 1;
+}
+
 /* Connects when it is time to try; on success catch-up starts. */
 static void
 MirrorConnect(void)
@@ -272,6 +354,12 @@ MirrorConnect(void)
 	}
 	if (c == NULL)
 	{
+		MirrorDisconnect(error);
+		return;
+	}
+	if (!MirrorReadRedisProgress(c, &error))
+	{
+		redisFree(c);
 		MirrorDisconnect(error);
 		return;
 	}
@@ -424,6 +512,17 @@ MirrorBatch(const Event *events, const int *which, int n, TimestampTz committed_
 	for (i = 0; i < n; i++)
 		sorted[i] = (Event *) &events[which[i]];
 	replies = MirrorAppendEvents(sorted, n, &samples);
+	{
+		int		   *caught_up = palloc(MIRROR_MAX_PARTITIONS * sizeof(int));
+		int			ncaught = 0;
+		int			p;
+
+		for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
+			if (mirror.partitions[p].caught_up)
+				caught_up[ncaught++] = p;
+		replies += MirrorAppendProgress(caught_up, ncaught, committed_at);
+		pfree(caught_up);
+	}
 	MirrorQueueJob(replies, n, samples)->live_until = committed_at;
 	MirrorPopAnswered();
 	pfree(sorted);
@@ -585,7 +684,7 @@ MirrorLoadProgress(void)
 		}
 		else
 			mp->saved = DT_NOBEGIN;
-		mp->progress = mp->saved;
+		mp->progress = Min(mp->saved, mp->in_redis);
 		mp->loaded = true;
 	}
 }
@@ -668,6 +767,7 @@ MirrorCatchUpWindow(int p)
 		sorted[i] = ev;
 	}
 	replies = MirrorAppendEvents(sorted, (int) SPI_processed, &samples);
+	replies += MirrorAppendProgress(&p, 1, until);
 	job = MirrorQueueJob(replies, (int64) SPI_processed, samples);
 	job->catchup_partition = p;
 	job->catchup_until = until;
