@@ -7,7 +7,8 @@
  * publish the aggregate of every IP in the batch -> commit the Kafka offsets
  * once the broker has acknowledged the aggregates.  The worker does not wait
  * for the broker: it stores the next batches meanwhile (up to
- * INGEST_MAX_PENDING), and commits offsets in batch order, while busy at
+ * INGEST_MAX_PENDING, and two full batches' worth of messages), and commits
+ * offsets in batch order, while busy at
  * most every INGEST_COMMIT_INTERVAL_MS.  A crash anywhere replays the
  * uncommitted batches; the insert is idempotent on (src_ip, ts) and
  * aggregates fold only newly inserted rows, so the effect in Postgres is
@@ -110,8 +111,11 @@ typedef struct IngestPending
 	MemoryContext context;
 } IngestPending;
 
-/* Stored batches awaiting acknowledgement; with more, the worker waits. */
-#define INGEST_MAX_PENDING 8
+/*
+ * Stored batches awaiting acknowledgement: with more, or more than two full
+ * batches' worth of messages, the worker waits for the oldest.
+ */
+#define INGEST_MAX_PENDING 64
 
 typedef struct IngestWorker
 {
@@ -129,6 +133,7 @@ typedef struct IngestWorker
 	IngestPending pending[INGEST_MAX_PENDING];
 	int			pending_first;
 	int			pending_count;
+	int64		pending_messages;
 	/* offsets of batches complete but not yet committed, or NULL */
 	rd_kafka_topic_partition_list_t *committable;
 	TimestampTz last_commit;
@@ -240,6 +245,7 @@ IngestReleaseOldest(void)
 	IngestPending *p = &worker.pending[worker.pending_first];
 	MemoryContext context = p->context;
 
+	worker.pending_messages -= p->batch.nmsgs;
 	if (p->offsets)
 		rd_kafka_topic_partition_list_destroy(p->offsets);
 	MemoryContextReset(context);
@@ -461,7 +467,8 @@ IngestOpenClients(void)
 	conf = KafkaConfNew(worker.bootstrap, client_id);
 	KafkaConfSet(conf, "partitioner", "murmur2_random");
 	KafkaConfSet(conf, "acks", "all");
-	KafkaConfSet(conf, "linger.ms", "5");
+	/* nobody waits for aggregates: fewer, bigger requests spare the broker */
+	KafkaConfSet(conf, "linger.ms", "20");
 	KafkaConfSet(conf, "message.timeout.ms", "30000");
 	rd_kafka_conf_set_dr_msg_cb(conf, IngestDelivered);
 	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
@@ -1152,10 +1159,12 @@ IngestProcessBatch(int n)
 	int			i;
 
 	/* a free slot for the batch: with all taken, wait for the oldest */
-	if (worker.pending_count == INGEST_MAX_PENDING)
+	while (worker.pending_count == INGEST_MAX_PENDING ||
+		   (worker.pending_count > 0 && worker.pending_messages + n > 2 * (int64) IpflowBatchSize))
 		IngestReapPending(true);
 	p = &worker.pending[(worker.pending_first + worker.pending_count) % INGEST_MAX_PENDING];
 	worker.pending_count++;
+	worker.pending_messages += n;
 	b = &p->batch;
 	memset(b, 0, sizeof(*b));
 	old = MemoryContextSwitchTo(p->context);
