@@ -18,7 +18,7 @@ sql -c "CREATE EXTENSION IF NOT EXISTS ipflow" \
 wait_for "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'" 0 60 || true
 harness_bootstrap=$(sql -c "SELECT ipflow.kafka_bootstrap()")
 
-echo "1..5"
+echo "1..9"
 sql -c "ALTER SYSTEM SET ipflow.kafka_brokers = 'embedded'" -c "SELECT pg_reload_conf()" >/dev/null
 ok_wait "SELECT ipflow.kafka_bootstrap() IS NOT NULL AND ipflow.kafka_bootstrap() <> '$harness_bootstrap'" t 30 "ipflow.kafka_bootstrap() names the embedded broker"
 embedded=$(sql -c "SELECT ipflow.kafka_bootstrap()")
@@ -30,6 +30,20 @@ sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.rejects" >/dev/null
 generate_events 20 50 '2022-09-01 00:00' 41 >"$work/e"
 IPFLOW_KAFKA_BOOTSTRAP=$embedded produce LogTopic <"$work/e"
 ok_wait "SELECT count(*) FROM ipflow.events" "$(wc -l <"$work/e")" 60 "events produced to the embedded broker are ingested"
+
+# ipflow.init(): a new topic of ipflow.topics is created, existing ones are fine,
+# twice changes nothing, and a topic with another partition count is refused
+sql -c "INSERT INTO ipflow.topics VALUES ('InitTopic', 5, 1) ON CONFLICT DO NOTHING" >/dev/null
+is "$(sql -c "SELECT status FROM ipflow.init() WHERE kind = 'topic' AND name = 'LogTopic'")" "exists (3 partitions)" \
+    "init finds LogTopic with the partition count of ipflow.topics"
+is "$(kcat -L -b "$embedded" -t InitTopic 2>/dev/null | grep -c 'partition [0-9]')" 5 "init created InitTopic with 5 partitions"
+is "$(sql -c "SELECT string_agg(status, ',' ORDER BY name) FROM ipflow.init() WHERE kind = 'topic' AND name IN ('InitTopic', 'LogTopic')")" \
+    "exists (5 partitions),exists (3 partitions)" "init twice changes nothing"
+sql -c "UPDATE ipflow.topics SET num_partitions = 4 WHERE name = 'InitTopic'" >/dev/null
+err=$(sql -c "SELECT * FROM ipflow.init()" 2>&1 || true)
+sql -c "DELETE FROM ipflow.topics WHERE name = 'InitTopic'" >/dev/null
+ok "$(echo "$err" | grep -q 'has 5 partitions, but ipflow.topics says 4'; echo $?)" \
+    "init refuses a topic whose partition count differs from ipflow.topics" "$err"
 
 sql -c "ALTER SYSTEM RESET ipflow.kafka_brokers" -c "SELECT pg_reload_conf()" >/dev/null
 ok_wait "SELECT ipflow.kafka_bootstrap()" "$harness_bootstrap" 30 "switching back to the harness broker takes effect on reload"
