@@ -5,7 +5,7 @@ MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
 CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
 	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o \
-	src/profile.o src/generator.o
+	src/profile.o src/generator.o src/csv_events.o src/event_file.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o
