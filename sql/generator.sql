@@ -75,6 +75,10 @@ SELECT count(*) AS anomalies FROM ipflow.generated_anomalies WHERE seed = 1;
 SELECT count(*) > 0 AS events FROM ipflow.generate_events(10, '2022-03-07', 168, 2,
   '{"anomaly_rate": 0.3, "anomaly_kinds": ["spike", "scan_burst"], "profiles": ["187.44.158.33"]}');
 SELECT kind, profile FROM ipflow.generated_anomalies WHERE seed = 2 GROUP BY 1, 2 ORDER BY 1, 2;
+-- an anomaly wherever one can start: far more ground truth than one batch holds
+SELECT count(*) > 0 AS events FROM ipflow.generate_events(30, '2022-03-07', 336, 44, '{"anomaly_rate": 1}');
+SELECT count(*) > 1000 AS many, count(*) FILTER (WHERE ts IS NULL OR starts_at IS NULL OR kind IS NULL) AS incomplete
+  FROM ipflow.generated_anomalies WHERE seed = 44;
 SELECT bool_and(ts < date_trunc('hour', ts) + interval '1 hour') AND bool_or(ts <> date_trunc('hour', ts)) AS jittered
   FROM ipflow.generate_events(10, '2022-03-07', 48, 3, '{"time_jitter": 3599}');
 

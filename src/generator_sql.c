@@ -329,7 +329,7 @@ AnomalyRecorderGrow(AnomalyRecorder *r)
 		if (r->capacity == 0)
 		{
 			r->values[c] = MemoryContextAlloc(r->keep, capacity * sizeof(Datum));
-			r->nulls[c] = MemoryContextAllocZero(r->keep, capacity * sizeof(bool));
+			r->nulls[c] = MemoryContextAlloc(r->keep, capacity * sizeof(bool));
 		}
 		else
 		{
@@ -347,6 +347,7 @@ AnomalyRecorderAdd(AnomalyRecorder *r, const GeneratorItem *item)
 	const GeneratorAnomaly *a = &item->anomaly;
 	MemoryContext old;
 	int			i;
+	int			c;
 
 	if (!item->has_anomaly)
 		return;
@@ -355,6 +356,8 @@ AnomalyRecorderAdd(AnomalyRecorder *r, const GeneratorItem *item)
 	if (r->n == r->capacity)
 		AnomalyRecorderGrow(r);
 	i = r->n++;
+	for (c = 0; c < (int) lengthof(r->nulls); c++)
+		r->nulls[c][i] = false;
 	old = MemoryContextSwitchTo(r->context);
 	r->values[0][i] = IpGetInetDatum(&item->src_ip);
 	r->values[1][i] = TimestampTzGetDatum(UnixUsToTimestamp(item->ts_us));
@@ -415,10 +418,6 @@ AnomalyRecorderFlush(AnomalyRecorder *r)
 void
 AnomalyRecorderDiscard(AnomalyRecorder *r)
 {
-	int			c;
-
-	for (c = 0; c < (int) lengthof(r->nulls) && r->capacity > 0; c++)
-		memset(r->nulls[c], 0, r->capacity * sizeof(bool));
 	r->n = 0;
 	MemoryContextReset(r->context);
 }

@@ -505,13 +505,14 @@ SenderRun(SenderStream *s)
 				limit = Min(SENDER_BATCH_MAX, (int64) (eps * elapsed) + 1 - (s->sent - sent0));
 			limit = Max(limit, 1);
 		}
-		else
+		else if (s->seconds_per_hour > 0)
 		{
 			int64		hours_in = HourIndex(pending.ts_us) - base_hour;
 
 			wait_ms = MsUntil(pace_start + (TimestampTz) (hours_in * s->seconds_per_hour * 1e6));
 			one_hour = true;
 		}
+		/* else no pace: as fast as Kafka takes them, in full batches */
 		if (wait_ms > 0)
 		{
 			SenderSetState(s->events_per_second > 0 ? "sending" : "waiting for the next hour");

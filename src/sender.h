@@ -7,7 +7,7 @@
 #include "postgres.h"
 
 /* Batches of at most this many events are delivered, then committed. */
-#define SENDER_BATCH_MAX 10000
+#define SENDER_BATCH_MAX 50000
 
 #define SENDER_DEFAULT_SECONDS_PER_HOUR 20.0
 #define SENDER_MAX_EVENTS_PER_SECOND 1000000.0
