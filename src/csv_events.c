@@ -72,6 +72,7 @@ Shown(const char *s, size_t len, char out[SHOWN_MAX + 8])
 	return out;
 }
 
+/* Space around a field: blank or tab. */
 static bool
 IsSpace(char c)
 {

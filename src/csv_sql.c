@@ -54,6 +54,7 @@ typedef struct LoadContext
 	LoadBatch  *batch;
 } LoadContext;
 
+/* Error context: the lines of the batch being inserted. */
 static void
 LoadErrorContext(void *arg)
 {

@@ -74,6 +74,7 @@ SpanAdd(SpanCollector *c, size_t offset, size_t len)
 	return true;
 }
 
+/* An object or array opens: one level deeper. */
 static JSON_ACTION_RESULT
 Open(void *state)
 {
@@ -81,6 +82,7 @@ Open(void *state)
 	JSON_ACTION_DONE;
 }
 
+/* An object or array closes. */
 static JSON_ACTION_RESULT
 Close(void *state)
 {
@@ -88,6 +90,7 @@ Close(void *state)
 	JSON_ACTION_DONE;
 }
 
+/* An element of the top array starts at the lexer's current token. */
 static JSON_ACTION_RESULT
 ElementStart(void *state, bool isnull)
 {
@@ -99,6 +102,7 @@ ElementStart(void *state, bool isnull)
 	JSON_ACTION_DONE;
 }
 
+/* An element of the top array ends where its last token did. */
 static JSON_ACTION_RESULT
 ElementEnd(void *state, bool isnull)
 {

@@ -60,7 +60,8 @@ SourceFromItem(const char *source, const char *what)
 		len = strlen(query);
 		while (len > 0 && (isspace((unsigned char) query[len - 1]) || query[len - 1] == ';'))
 			query[--len] = '\0';
-		return psprintf("(%s)", query);
+		/* on lines of its own: a trailing -- comment must not hide the parenthesis */
+		return psprintf("(\n%s\n)", query);
 	}
 
 	values[0] = CStringGetTextDatum(source);

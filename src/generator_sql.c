@@ -58,6 +58,7 @@ GenSetupCleanup(void *arg)
 	setup->nprofiles = 0;
 }
 
+/* An empty setup in context, whose reset frees what the cores allocate. */
 static GenSetup *
 GenSetupNew(int nprofiles, MemoryContext context)
 {
@@ -304,6 +305,7 @@ GenSetupStart(GenSetup *setup, int n_ips, TimestampTz start, int hours, int64 se
 				 errmsg("%s", error)));
 }
 
+/* A recorder of one seed's ground truth, living in context. */
 AnomalyRecorder *
 AnomalyRecorderNew(GenSetup *setup, int64 seed, bool as_it_goes, MemoryContext context)
 {

@@ -307,6 +307,7 @@ typedef struct JsonFile
 	char	   *name;
 } JsonFile;
 
+/* qsort order of files: by number. */
 static int
 CompareJsonFiles(const void *a, const void *b)
 {
@@ -415,6 +416,7 @@ CursorNumber(char **name)
 	return atoi(*name);
 }
 
+/* Moves ipflow.sender_cursor to file number. */
 static void
 CursorAdvance(int number)
 {

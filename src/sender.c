@@ -90,6 +90,7 @@ typedef struct SenderRate
 static MemoryContext stream_context = NULL;
 static uint64 seen_requests = 0;
 
+/* The state ipflow.sender shows. */
 static void
 SenderSetState(const char *state)
 {
@@ -98,6 +99,7 @@ SenderSetState(const char *state)
 	SpinLockRelease(&IpflowShared->mutex);
 }
 
+/* The last error ipflow.sender shows. */
 static void
 SenderSetError(const char *message)
 {
@@ -109,6 +111,7 @@ SenderSetError(const char *message)
 	SpinLockRelease(&IpflowShared->mutex);
 }
 
+/* The stream being sent, and its recent rate. */
 static void
 SenderSetStream(int64 stream, double rate)
 {
@@ -139,6 +142,7 @@ SenderRequestsChanged(void)
 	return requests != seen_requests;
 }
 
+/* On exit: the sender shows as stopped. */
 static void
 SenderShutdownHook(int code, Datum arg)
 {
@@ -151,6 +155,7 @@ SenderShutdownHook(int code, Datum arg)
 	SpinLockRelease(&IpflowShared->mutex);
 }
 
+/* A transaction with SPI and a snapshot, as worker_spi does. */
 static void
 SenderBegin(const char *activity)
 {
@@ -162,6 +167,7 @@ SenderBegin(const char *activity)
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 
+/* Commits what SenderBegin started. */
 static void
 SenderEnd(void)
 {
@@ -626,7 +632,7 @@ IpflowSenderMain(Datum arg)
 		PG_END_TRY();
 		/* closes the producer (undelivered messages dropped) and frees the generator */
 		MemoryContextReset(stream_context);
-		SenderSetStream(0, 0);
+		SenderSetStream(edata != NULL ? s.stream : 0, 0);
 
 		if (edata != NULL)
 		{
