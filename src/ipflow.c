@@ -5,9 +5,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/tuplestore.h"
 
 #include "guc.h"
@@ -42,6 +44,21 @@ IpflowRequirePreload(const char *feature)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s requires ipflow to be loaded via shared_preload_libraries", feature),
 				 errhint("Add ipflow to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * Refuses to read server files for a role that COPY FROM a file would
+ * refuse: only superusers and members of pg_read_server_files may.
+ */
+void
+IpflowRequireFileReader(const char *what)
+{
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read server files with %s", what),
+				 errhint("Only superusers and members of pg_read_server_files may: "
+						 "GRANT pg_read_server_files TO the role.")));
 }
 
 /*

@@ -10,6 +10,7 @@
 extern bool IpflowPreloaded;
 
 extern void IpflowRequirePreload(const char *feature);
+extern void IpflowRequireFileReader(const char *what);
 extern void IpflowMaterializeResult(FunctionCallInfo fcinfo);
 
 #endif

@@ -6,7 +6,11 @@
  * ipflow.database to exist (saying so once), and keeps
  * ipflow.ingest_workers dynamic ingest workers running in it: a worker that
  * exits is started again, with a growing delay if it keeps failing.  On
- * SIGHUP it adds or stops workers to match the setting.
+ * SIGHUP it adds or stops workers to match the setting.  It also starts the
+ * sender worker when ipflow.start_sender or stop_sender asked for it, and
+ * once at server start: the sender reads its stream from
+ * ipflow.sender_state, which the launcher (connected to no database)
+ * cannot, and exits when there is nothing to send.
  */
 #include "postgres.h"
 
@@ -30,6 +34,7 @@
 #include "guc.h"
 #include "ingest.h"
 #include "launcher.h"
+#include "sender.h"
 #include "shmem.h"
 
 #define LAUNCHER_NAP_MS 1000
@@ -46,6 +51,8 @@ typedef struct WorkerHandle
 } WorkerHandle;
 
 static WorkerHandle workers[IPFLOW_MAX_INGEST_WORKERS];
+static WorkerHandle sender;
+static uint64 sender_started_for;	/* the requests count it was started for */
 
 /* Called from _PG_init while preloading. */
 void
@@ -181,6 +188,65 @@ LauncherManageWorkers(Oid dboid)
 	return nap;
 }
 
+/*
+ * Starts the sender worker when it was asked for (requests moved past what
+ * it last checked), again after a delay when it exited without checking
+ * (it failed), at once when asked anew.
+ */
+static long
+LauncherManageSender(Oid dboid, long nap)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	BackgroundWorker worker;
+	uint64		requests;
+	uint64		checked;
+	pid_t		pid;
+
+	if (sender.handle && GetBackgroundWorkerPid(sender.handle, &pid) == BGWH_STOPPED)
+	{
+		if (TimestampDifferenceExceeds(sender.started_at, now, 60000))
+			sender.delay_ms = RESTART_DELAY_MIN_MS;
+		else
+			sender.delay_ms = Min(Max(sender.delay_ms * 2, RESTART_DELAY_MIN_MS), RESTART_DELAY_MAX_MS);
+		sender.restart_after = TimestampTzPlusMilliseconds(now, sender.delay_ms);
+		pfree(sender.handle);
+		sender.handle = NULL;
+	}
+	SpinLockAcquire(&IpflowShared->mutex);
+	requests = IpflowShared->sender.requests;
+	checked = IpflowShared->sender.checked;
+	SpinLockRelease(&IpflowShared->mutex);
+	if (sender.handle != NULL || requests == checked)
+		return nap;
+	if (requests == sender_started_for && sender.restart_after > now)
+		return Min(nap, (long) ((sender.restart_after - now) / 1000) + 1);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
+	strlcpy(worker.bgw_library_name, "ipflow", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "IpflowSenderMain", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "ipflow sender", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "ipflow sender", BGW_MAXLEN);
+	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &sender.handle))
+	{
+		if (!sender.said_no_slot)
+			ereport(LOG,
+					(errmsg("ipflow: could not start the sender worker: no background worker slot is free"),
+					 errhint("Raise max_worker_processes.")));
+		sender.said_no_slot = true;
+		sender.handle = NULL;
+		return Min(nap, RESTART_DELAY_MIN_MS);
+	}
+	sender.said_no_slot = false;
+	sender.started_at = now;
+	sender_started_for = requests;
+	return nap;
+}
+
 static void
 LauncherShutdown(int code, Datum arg)
 {
@@ -254,6 +320,7 @@ IpflowLauncherMain(Datum arg)
 			said_waiting = false;
 			IpflowSetLauncherState("running");
 			nap = LauncherManageWorkers(dboid);
+			nap = LauncherManageSender(dboid, nap);
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

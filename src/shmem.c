@@ -2,9 +2,10 @@
  * shmem.c - state the ipflow processes share
  *
  * One small struct in shared memory, guarded by a spinlock: the embedded
- * broker's address, the queue of topics it is asked to create, and each
- * ingest worker's counters for ipflow.stats.  Counters are written by their
- * own worker only; readers copy a slot under the lock.
+ * broker's address, the queue of topics it is asked to create, each
+ * ingest worker's counters for ipflow.stats, and the sender worker's status
+ * for ipflow.sender.  Counters are written by their own worker only;
+ * readers copy a slot under the lock.
  */
 #include "postgres.h"
 
@@ -48,6 +49,8 @@ IpflowShmemStartup(void)
 		memset(IpflowShared, 0, sizeof(IpflowSharedState));
 		SpinLockInit(&IpflowShared->mutex);
 		ConditionVariableInit(&IpflowShared->topics_cv);
+		/* at server start the sender worker looks once for a stream to resume */
+		IpflowShared->sender.requests = 1;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -42,6 +42,27 @@ typedef struct IngestWorkerStats
 	int64		mirrored;		/* samples written to Redis */
 } IngestWorkerStats;
 
+/*
+ * The sender worker, as ipflow.sender shows it.  requests counts the
+ * transactions that called start_sender or stop_sender; the worker notes in
+ * checked the count it had seen when it found nothing to send, so the
+ * launcher starts it whenever requests has moved past checked (and at
+ * server start, when requests is 1).
+ */
+typedef struct SenderStatus
+{
+	int			pid;			/* 0 when not running */
+	struct Latch *latch;
+	uint64		requests;
+	uint64		checked;
+	int64		stream;			/* the stream it runs, 0 when none */
+	char		state[IPFLOW_STATE_MAX];
+	double		rate;			/* events per second, recently */
+	char		last_error[IPFLOW_ERROR_MAX];
+	TimestampTz last_error_at;
+	TimestampTz started_at;
+} SenderStatus;
+
 typedef struct TopicRequest
 {
 	char		name[256];
@@ -64,6 +85,7 @@ typedef struct IpflowSharedState
 	ConditionVariable topics_cv;
 	struct Latch *launcher_latch;
 	IngestWorkerStats workers[IPFLOW_MAX_INGEST_WORKERS];
+	SenderStatus sender;
 } IpflowSharedState;
 
 extern IpflowSharedState *IpflowShared;

@@ -1,5 +1,6 @@
 -- ipflow 0.1.0 -> 0.2.0: the Redis mirror, its dump into ipflow.history, ipflow.init(),
--- gradient-boosted trees (ipflow.gbt_models, gbt_train, gbt_predict, gbt_export, gbt_import)
+-- gradient-boosted trees (ipflow.gbt_models, gbt_train, gbt_predict, gbt_export, gbt_import),
+-- the traffic generator and the sender
 \echo Use "ALTER EXTENSION ipflow UPDATE TO '0.2.0'" to load this file. \quit
 
 -- ipflow.stats shows the mirror
@@ -134,3 +135,198 @@ GRANT EXECUTE ON FUNCTION @extschema@.gbt_predict(text, jsonb) TO ipflow_reader;
 GRANT EXECUTE ON FUNCTION @extschema@.gbt_predict(text, text, text[]) TO ipflow_reader;
 GRANT EXECUTE ON FUNCTION @extschema@.gbt_export(text, text) TO ipflow_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.gbt_import(text, text) TO ipflow_admin;
+-- The traffic generator and the sender (0.2.0).
+
+-- Real events to learn behaviour profiles from: ipflow.load_csv() loads a
+-- logs.csv here unless it is given another table.
+CREATE TABLE @extschema@.real_events (
+    src_ip inet NOT NULL,
+    ts timestamptz NOT NULL,
+    unq_dst_ip bigint CHECK (unq_dst_ip >= 0),
+    allow bigint CHECK (allow >= 0),
+    "drop" bigint CHECK ("drop" >= 0),
+    frequency bigint CHECK (frequency >= 0),
+    pkts_sent bigint CHECK (pkts_sent >= 0),
+    pkts_received bigint CHECK (pkts_received >= 0),
+    bytesin bigint CHECK (bytesin >= 0),
+    bytesout bigint CHECK (bytesout >= 0),
+    unq_dst_port bigint CHECK (unq_dst_port >= 0),
+    PRIMARY KEY (src_ip, ts)
+);
+COMMENT ON TABLE @extschema@.real_events IS 'Real events (e.g. a logs.csv loaded by ipflow.load_csv) to learn behaviour profiles from';
+
+-- One learned behaviour per real source IP: the generator's profile document.
+CREATE TABLE @extschema@.profiles (
+    name text PRIMARY KEY CHECK (name <> ''),
+    source_ip inet,
+    profile jsonb NOT NULL,
+    rows bigint NOT NULL DEFAULT 0 CHECK (rows >= 0),
+    learned_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.profiles IS 'Behaviour profiles learned by ipflow.learn_profiles (calendar, per-hour distributions, dependence, relations)';
+
+-- Ground truth of the anomalies the generator injected: one row per
+-- anomalous IP-hour, written with the events that carry it.
+CREATE TABLE @extschema@.generated_anomalies (
+    src_ip inet NOT NULL,
+    ts timestamptz NOT NULL,
+    feature text,
+    kind text NOT NULL
+        CHECK (kind IN ('spike', 'level_shift', 'scan_burst', 'silence', 'off_calendar')),
+    expected bigint,
+    value bigint,
+    starts_at timestamptz NOT NULL,
+    hours int NOT NULL CHECK (hours >= 1),
+    seed bigint NOT NULL,
+    generated_at timestamptz NOT NULL DEFAULT now(),
+    profile text,
+    PRIMARY KEY (src_ip, ts, seed)
+);
+COMMENT ON TABLE @extschema@.generated_anomalies IS 'Ground truth of the anomalies injected into generated traffic: IP, hour, feature, kind, expected and sent value';
+
+-- The sender worker's stream and its cursor (one row).  sent counts the
+-- events Kafka has acknowledged, in generation order; it is committed only
+-- after their delivery, so a stopped or restarted sender resumes right
+-- after them.
+CREATE TABLE @extschema@.sender_state (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    stream bigint NOT NULL,
+    enabled boolean NOT NULL,
+    topic text NOT NULL CHECK (topic ~ '^[A-Za-z0-9._-]{1,249}$'),
+    n_ips int NOT NULL,
+    start timestamptz NOT NULL,
+    hours int NOT NULL,
+    seed bigint NOT NULL,
+    options jsonb NOT NULL,
+    profiles jsonb NOT NULL,
+    events_per_second float8 CHECK (events_per_second > 0),
+    seconds_per_hour float8 CHECK (seconds_per_hour >= 0),
+    sent bigint NOT NULL DEFAULT 0 CHECK (sent >= 0),
+    cursor_ts timestamptz,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    CHECK ((events_per_second IS NULL) <> (seconds_per_hour IS NULL))
+);
+COMMENT ON TABLE @extschema@.sender_state IS 'The sender worker''s stream (arguments, frozen profiles, pace) and its cursor: events delivered so far';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.real_events', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.profiles', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.generated_anomalies', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sender_state', '');
+
+GRANT SELECT ON @extschema@.real_events, @extschema@.profiles, @extschema@.generated_anomalies,
+    @extschema@.sender_state TO ipflow_reader;
+GRANT INSERT, UPDATE, DELETE, TRUNCATE ON @extschema@.real_events, @extschema@.generated_anomalies
+    TO ipflow_admin;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.profiles TO ipflow_admin;
+GRANT INSERT, UPDATE ON @extschema@.sender_state TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.load_csv(path text, target regclass DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ipflow_load_csv'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.load_csv(text, regclass) IS 'Loads a logs.csv (src_ip,unq_dst_ip,...,timestamp) into ipflow.real_events or the given table; returns the rows loaded';
+
+CREATE FUNCTION @extschema@.learn_profiles(source text)
+RETURNS TABLE (name text, source_ip inet, rows bigint, active_hours int, relations text[])
+AS 'MODULE_PATHNAME', 'ipflow_learn_profiles'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.learn_profiles(text) IS 'Learns one behaviour profile per source IP of a table or query with the event columns, into ipflow.profiles';
+
+CREATE FUNCTION @extschema@.generate_events(n_ips int, start timestamptz, hours int, seed bigint,
+                                            options jsonb DEFAULT '{}')
+RETURNS TABLE (src_ip inet, ts timestamptz, unq_dst_ip bigint, allow bigint, "drop" bigint,
+               frequency bigint, pkts_sent bigint, pkts_received bigint, bytesin bigint,
+               bytesout bigint, unq_dst_port bigint, payload text)
+AS 'MODULE_PATHNAME', 'ipflow_generate_events'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.generate_events(int, timestamptz, int, bigint, jsonb) IS 'Synthetic events of n_ips IPs over hours hours from the learned profiles, with their JSON payload; records injected anomalies in ipflow.generated_anomalies';
+
+CREATE FUNCTION @extschema@.send(query text, topic text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ipflow_send_query'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.send(text, text) IS 'Produces the events of a query (event columns) as JSON to the log topic, keyed and partitioned by IP; waits for delivery; returns the count';
+
+CREATE FUNCTION @extschema@.send(n_ips int, start timestamptz, hours int, seed bigint,
+                                 options jsonb DEFAULT '{}', topic text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ipflow_send_generated'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.send(int, timestamptz, int, bigint, jsonb, text) IS 'Generates events as ipflow.generate_events does and produces them to the log topic; waits for delivery; returns the count';
+
+CREATE PROCEDURE @extschema@.send_json_dir(path text, INOUT files int DEFAULT NULL,
+                                           INOUT events bigint DEFAULT NULL,
+                                           INOUT last_processed_file text DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'ipflow_send_json_dir'
+LANGUAGE C;
+COMMENT ON PROCEDURE @extschema@.send_json_dir(text, int, bigint, text) IS 'Sends the original cl_logs/N.json files after ipflow.sender_cursor in numeric order, advancing the cursor after each delivered file';
+
+CREATE FUNCTION @extschema@.start_sender(n_ips int, start timestamptz, seed bigint,
+                                         options jsonb DEFAULT '{}', hours int DEFAULT NULL,
+                                         events_per_second float8 DEFAULT NULL,
+                                         seconds_per_hour float8 DEFAULT NULL,
+                                         topic text DEFAULT NULL)
+RETURNS TABLE (stream bigint, resumed boolean, sent bigint)
+AS 'MODULE_PATHNAME', 'ipflow_start_sender'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.start_sender(int, timestamptz, bigint, jsonb, int, float8, float8, text) IS 'Starts (or, with the same arguments, resumes) the sender worker''s stream of generated events at the given pace';
+
+CREATE FUNCTION @extschema@.start_sender()
+RETURNS TABLE (stream bigint, resumed boolean, sent bigint)
+AS 'MODULE_PATHNAME', 'ipflow_resume_sender'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.start_sender() IS 'Resumes the sender worker''s stream at its cursor';
+
+CREATE FUNCTION @extschema@.stop_sender()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ipflow_stop_sender'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.stop_sender() IS 'Stops the sender worker after the batch it is sending; its cursor stays where delivery ended';
+
+CREATE FUNCTION @extschema@.sender_status(OUT pid int, OUT state text, OUT stream bigint,
+                                          OUT rate float8, OUT last_error text,
+                                          OUT last_error_at timestamptz,
+                                          OUT worker_started_at timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'ipflow_sender_status'
+LANGUAGE C VOLATILE;
+
+CREATE VIEW @extschema@.sender AS
+SELECT CASE WHEN w.pid IS NOT NULL AND w.stream = s.stream THEN w.state
+            WHEN s.enabled THEN 'starting'
+            WHEN s.finished_at IS NOT NULL THEN 'finished'
+            ELSE 'stopped' END AS state,
+       CASE WHEN w.stream = s.stream THEN w.pid END AS pid,
+       s.stream, s.topic, s.n_ips, s.start, s.hours, s.seed, s.options,
+       s.events_per_second, s.seconds_per_hour,
+       s.sent, s.cursor_ts AS cursor,
+       CASE WHEN w.stream = s.stream THEN w.rate END AS rate,
+       w.last_error, w.last_error_at,
+       s.started_at, s.updated_at, s.finished_at
+  FROM @extschema@.sender_state s
+  LEFT JOIN @extschema@.sender_status() w ON true;
+COMMENT ON VIEW @extschema@.sender IS 'The sender worker: state, events delivered (the cursor), pace, measured rate, last error';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.load_csv(text, regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.learn_profiles(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.generate_events(int, timestamptz, int, bigint, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.send(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.send(int, timestamptz, int, bigint, jsonb, text) FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.send_json_dir(text, int, bigint, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.start_sender(int, timestamptz, bigint, jsonb, int, float8, float8, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.start_sender() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.stop_sender() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.sender_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.load_csv(text, regclass) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.learn_profiles(text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.generate_events(int, timestamptz, int, bigint, jsonb) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.send(text, text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.send(int, timestamptz, int, bigint, jsonb, text) TO ipflow_admin;
+GRANT EXECUTE ON PROCEDURE @extschema@.send_json_dir(text, int, bigint, text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.start_sender(int, timestamptz, bigint, jsonb, int, float8, float8, text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.start_sender() TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.stop_sender() TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.sender_status() TO ipflow_reader;
+GRANT SELECT ON @extschema@.sender TO ipflow_reader;

@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/lib/common.sh"
 work=$(mktemp -d)
-b_env=(IPFLOW_HARNESS_DIR=/tmp/ipflow-harness-b IPFLOW_PGPORT=$((PGPORT + 2))
+# beside this harness's directory, so harnesses on other ports never share it
+b_dir=${IPFLOW_HARNESS_DIR:-/tmp/ipflow-harness}-b
+b_env=(IPFLOW_HARNESS_DIR=$b_dir IPFLOW_PGPORT=$((PGPORT + 2))
        IPFLOW_REDIS_PORT=$((IPFLOW_REDIS_PORT + 2)) IPFLOW_SHARED_KAFKA="$IPFLOW_KAFKA_BOOTSTRAP")
 cleanup() {
     env "${b_env[@]}" "$top/test/harness" stop >/dev/null 2>&1 || true
@@ -16,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sqlb() { psql -h /tmp/ipflow-harness-b -p $((PGPORT + 2)) -qAtX -v ON_ERROR_STOP=1 "$@"; }
+sqlb() { psql -h "$b_dir" -p $((PGPORT + 2)) -qAtX -v ON_ERROR_STOP=1 "$@"; }
 seed="SELECT count(*) FROM ipflow.load_config(pg_read_file('$top/data/seed-config.json')::jsonb)"
 assigned="SELECT coalesce(string_agg(partitions, ''), '') FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL"
 

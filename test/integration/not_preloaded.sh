@@ -5,7 +5,7 @@
 set -euo pipefail
 pgbin=$(pg_config --bindir)
 port=$((${IPFLOW_PGPORT:-55432} + 1))
-dir=$(mktemp -d /tmp/ipflow-nopreload.XXXXXX)
+dir=$(mktemp -d "${IPFLOW_HARNESS_DIR:-/tmp/ipflow-harness}-nopreload.XXXXXX")
 chmod 755 "$dir"
 
 as_postgres() {

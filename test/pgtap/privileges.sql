@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(91);
+SELECT plan(139);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -27,6 +27,28 @@ SELECT has_table('ipflow', 'mirror_progress', 'table ipflow.mirror_progress');
 SELECT has_function('ipflow', 'init', ARRAY[]::text[]);
 SELECT has_function('ipflow', 'dump', ARRAY['text']);
 SELECT has_function('ipflow', 'redis_series', ARRAY['inet', 'text', 'timestamp with time zone', 'timestamp with time zone']);
+-- the generator and the sender
+SELECT has_table('ipflow', 'real_events', 'table ipflow.real_events');
+SELECT has_table('ipflow', 'profiles', 'table ipflow.profiles');
+SELECT has_table('ipflow', 'generated_anomalies', 'table ipflow.generated_anomalies');
+SELECT has_table('ipflow', 'sender_state', 'table ipflow.sender_state');
+SELECT has_view('ipflow', 'sender', 'view ipflow.sender');
+SELECT columns_are('ipflow', 'sender', ARRAY['state', 'pid', 'stream', 'topic', 'n_ips', 'start', 'hours',
+    'seed', 'options', 'events_per_second', 'seconds_per_hour', 'sent', 'cursor', 'rate', 'last_error',
+    'last_error_at', 'started_at', 'updated_at', 'finished_at']);
+SELECT has_function('ipflow', 'load_csv', ARRAY['text', 'regclass']);
+SELECT has_function('ipflow', 'learn_profiles', ARRAY['text']);
+SELECT has_function('ipflow', 'generate_events',
+    ARRAY['integer', 'timestamp with time zone', 'integer', 'bigint', 'jsonb']);
+SELECT has_function('ipflow', 'send', ARRAY['text', 'text']);
+SELECT has_function('ipflow', 'send',
+    ARRAY['integer', 'timestamp with time zone', 'integer', 'bigint', 'jsonb', 'text']);
+SELECT ok(EXISTS (SELECT FROM pg_proc WHERE oid = 'ipflow.send_json_dir(text, int, bigint, text)'::regprocedure
+                                        AND prokind = 'p'), 'procedure ipflow.send_json_dir');
+SELECT has_function('ipflow', 'start_sender', ARRAY['integer', 'timestamp with time zone', 'bigint', 'jsonb',
+    'integer', 'double precision', 'double precision', 'text']);
+SELECT has_function('ipflow', 'start_sender', ARRAY[]::text[]);
+SELECT has_function('ipflow', 'stop_sender', ARRAY[]::text[]);
 SELECT is(ipflow.features(), ARRAY['unq_dst_ip', 'allow', 'drop', 'frequency', 'pkts_sent', 'pkts_received',
     'bytesin', 'bytesout', 'unq_dst_port'], 'the nine features in array order');
 SELECT ok((SELECT count(*) FROM ipflow.stats WHERE kind = 'launcher') = 1, 'ipflow.stats shows the launcher');
@@ -62,6 +84,48 @@ SELECT table_privs_are('ipflow', 'events', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'events', 'ipflow_admin', ARRAY['SELECT'], 'only the workers write events');
 SELECT table_privs_are('ipflow', 'rejects', 'ipflow_admin', ARRAY['SELECT', 'DELETE'], 'the admin may clear rejects');
 SELECT table_privs_are('ipflow', 'events', 'public', ARRAY[]::text[], 'PUBLIC cannot read events');
+SELECT function_privs_are('ipflow', 'load_csv', ARRAY['text', 'regclass'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot load files');
+SELECT function_privs_are('ipflow', 'load_csv', ARRAY['text', 'regclass'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can load files (with pg_read_server_files)');
+SELECT function_privs_are('ipflow', 'learn_profiles', ARRAY['text'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot learn profiles');
+SELECT function_privs_are('ipflow', 'learn_profiles', ARRAY['text'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can learn profiles');
+SELECT function_privs_are('ipflow', 'generate_events',
+    ARRAY['integer', 'timestamp with time zone', 'integer', 'bigint', 'jsonb'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot generate (it records ground truth)');
+SELECT function_privs_are('ipflow', 'generate_events',
+    ARRAY['integer', 'timestamp with time zone', 'integer', 'bigint', 'jsonb'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can generate');
+SELECT function_privs_are('ipflow', 'send', ARRAY['text', 'text'], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot send');
+SELECT function_privs_are('ipflow', 'send', ARRAY['text', 'text'], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can send a query');
+SELECT function_privs_are('ipflow', 'send',
+    ARRAY['integer', 'timestamp with time zone', 'integer', 'bigint', 'jsonb', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can send generated events');
+SELECT function_privs_are('ipflow', 'send_json_dir', ARRAY['text', 'integer', 'bigint', 'text'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot send files');
+SELECT function_privs_are('ipflow', 'send_json_dir', ARRAY['text', 'integer', 'bigint', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can send files (with pg_read_server_files)');
+SELECT function_privs_are('ipflow', 'start_sender', ARRAY[]::text[], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot start the sender');
+SELECT function_privs_are('ipflow', 'start_sender', ARRAY[]::text[], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can start the sender');
+SELECT function_privs_are('ipflow', 'stop_sender', ARRAY[]::text[], 'ipflow_reader', ARRAY[]::text[],
+    'the reader cannot stop the sender');
+SELECT function_privs_are('ipflow', 'stop_sender', ARRAY[]::text[], 'ipflow_admin', ARRAY['EXECUTE'],
+    'the admin can stop the sender');
+SELECT table_privs_are('ipflow', 'profiles', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'profiles', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('ipflow', 'generated_anomalies', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'generated_anomalies', 'ipflow_admin',
+    ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'], 'the admin may clear the ground truth');
+SELECT table_privs_are('ipflow', 'real_events', 'ipflow_admin',
+    ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
+SELECT table_privs_are('ipflow', 'sender', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'profiles', 'public', ARRAY[]::text[], 'PUBLIC cannot read profiles');
 
 -- boosted trees: the admin trains, imports and exports; the reader predicts
 SELECT has_table('ipflow', 'gbt_models', 'table ipflow.gbt_models');
@@ -124,6 +188,12 @@ SELECT throws_ok(format($$SELECT ipflow.gbt_export('pgtap_model', %L)$$, :'model
     'the reader is refused gbt_export');
 SELECT throws_ok(format($$SELECT ipflow.gbt_import(%L)$$, :'model_file'), '42501', NULL,
     'the reader is refused gbt_import');
+SELECT throws_ok($$SELECT * FROM ipflow.generate_events(1, now(), 1, 1)$$, '42501', NULL,
+    'the reader is refused generate_events');
+SELECT throws_ok($$SELECT ipflow.stop_sender()$$, '42501', NULL, 'the reader is refused stop_sender');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.profiles$$, 'the reader can read profiles');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.generated_anomalies$$, 'the reader can read the ground truth');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.sender$$, 'the reader can read ipflow.sender');
 RESET ROLE;
 
 SET ROLE ipflow_admin;
@@ -138,6 +208,19 @@ SELECT throws_ok($$SELECT current_setting('ipflow.redis_password')$$, '42501', N
     'the admin cannot read secrets either');
 SELECT throws_ok($$SELECT pg_reload_conf()$$, '42501', NULL,
     'the admin cannot reload server settings');
+SELECT lives_ok($$SELECT * FROM ipflow.learn_profiles($q$
+    SELECT '192.0.2.77'::inet AS src_ip, ts, 2 AS unq_dst_ip, 5 AS allow, 1 AS "drop", 6 AS frequency,
+           9 AS pkts_sent, 7 AS pkts_received, 900 AS bytesin, 700 AS bytesout, 1 AS unq_dst_port
+      FROM generate_series('2022-01-03 08:00+00'::timestamptz, '2022-01-07 18:00+00', '1 hour') AS ts$q$)$$,
+    'the admin can learn a profile');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.generate_events(3, '2022-01-03', 48, 5,
+    '{"profiles": ["192.0.2.77"], "anomaly_rate": 0.5}')$$, 'the admin can generate');
+SELECT lives_ok($$DELETE FROM ipflow.generated_anomalies WHERE seed = 5$$, 'the admin can clear the ground truth');
+SELECT lives_ok($$SELECT ipflow.stop_sender()$$, 'the admin can stop the sender');
+SELECT throws_ok($$SELECT ipflow.load_csv('/nonexistent.csv')$$, '42501', NULL,
+    'the admin needs pg_read_server_files to load a file');
+SELECT throws_ok($$CALL ipflow.send_json_dir('/nonexistent')$$, '42501', NULL,
+    'the admin needs pg_read_server_files to send files');
 SELECT lives_ok($$SELECT ipflow.gbt_train('admin_model', 'SELECT x::float8 AS a, 3.0 * x AS y FROM generate_series(1, 20) AS x',
     'y', '{"split": {"test_fraction": 0}}')$$, 'the admin can train');
 SELECT throws_ok(format($$SELECT ipflow.gbt_export('admin_model', %L)$$, :'model_file'), '42501',
