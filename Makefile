@@ -3,7 +3,10 @@ EXTVERSION = 0.1.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
-CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
+	src/forecast.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
+	src/forecast_calendar.o src/forecast_predict.o \
+	src/forecast_json.o src/forecast_backtest.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o
 
@@ -22,7 +25,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lrdkafka -lhiredis
 
-EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin
+EXTRA_CLEAN = test/bin test/unit/bin test/fuzz/bin bench/bin
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -80,9 +83,22 @@ fuzz: $(FUZZ_TARGETS)
 			$(FUZZ_WORK)/$$name test/fuzz/corpus/$${name#fuzz_} || exit 1; \
 	done
 
+# Forecast accuracy and fit time on data/logs.csv, optimised as the server
+# build is: make bench-forecast [FORECAST_PARAMS='{"seasonality_mode":"multiplicative"}']
+BENCH_CFLAGS = -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I$(PG_INCLUDEDIR_SERVER)
+
+bench/bin/forecast: bench/forecast.c $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+FORECAST_PARAMS ?= {}
+
+bench-forecast: bench/bin/forecast
+	bench/bin/forecast data/logs.csv '$(FORECAST_PARAMS)'
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz
+.PHONY: unit helpers lint fuzz bench-forecast
