@@ -493,6 +493,40 @@ ForecastMedian(double *v, int n)
 	return (lower + upper) / 2.0;
 }
 
+/*
+ * The median absolute deviation from the median of v (sorted in place),
+ * and the median in *median.  One sort gives both: the deviations grow
+ * outwards from the middle on either side, so the middle one is found by
+ * merging the two sides from the centre.
+ */
+double
+ForecastMedianAbsDeviation(double *v, int n, double *median)
+{
+	int			want = n / 2,
+				left,
+				right,
+				taken;
+	double		mid,
+				last = 0.0,
+				previous = 0.0;
+
+	ForecastSortDoubles(v, n);
+	mid = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	*median = mid;
+	/* the smallest deviations first: v[left] going down, v[right] going up */
+	left = n / 2 - 1;
+	right = n / 2;
+	for (taken = 0; taken <= want; taken++)
+	{
+		previous = last;
+		if (right >= n || (left >= 0 && mid - v[left] <= v[right] - mid))
+			last = mid - v[left--];
+		else
+			last = v[right++] - mid;
+	}
+	return n % 2 ? last : (previous + last) / 2.0;
+}
+
 /* The q-quantile of sorted values, interpolating linearly between ranks. */
 double
 ForecastQuantile(const double *sorted, int n, double q)

@@ -49,7 +49,7 @@
 
 #define FIT_MAX_STEPS 200
 /* Steps stop when no fitted value moves more than this many noise scales. */
-#define FIT_TOLERANCE 1e-2
+#define FIT_TOLERANCE 5e-2
 /* Points the starting values are taken from. */
 #define FIT_START_SAMPLE 256
 /* Steps (cycles when multiplicative) after which sigma is re-estimated. */
@@ -102,10 +102,7 @@ NoiseScale(const double *r, int n, ForecastLoss loss, double *scratch)
 	if (loss == FORECAST_LOSS_SQUARED)
 		return rms > FIT_SIGMA_FLOOR ? rms : FIT_SIGMA_FLOOR;
 	memcpy(scratch, r, sizeof(double) * n);
-	med = ForecastMedian(scratch, n);
-	for (i = 0; i < n; i++)
-		scratch[i] = fabs(r[i] - med);
-	mad = 1.4826 * ForecastMedian(scratch, n);
+	mad = 1.4826 * ForecastMedianAbsDeviation(scratch, n, &med);
 	if (mad < 1e-3 * rms)
 		mad = 1e-3 * rms;
 	return mad > FIT_SIGMA_FLOOR ? mad : FIT_SIGMA_FLOOR;
@@ -132,7 +129,8 @@ typedef struct Solver
 	double	   *z;				/* n: scratch responses */
 	double	   *scratch;		/* max(n, groups) */
 	double	   *G;				/* p x p */
-	double	   *base;			/* p x p: Gram of unit weights, reused */
+	double	   *base;			/* p x p: the last Gram matrix, */
+	double	   *base_u;			/* n: of these weights */
 	bool		base_ready;
 	double	   *diag;			/* p */
 	double	   *rhs;			/* p */
@@ -197,6 +195,24 @@ SolverEvaluate(Solver *s, const double *theta)
 			offset -= theta[1 + a] * d->knot[a];
 			a++;
 		}
+	}
+	s->loss = loss;
+}
+
+/* The loss of the evaluated residuals again, after the noise scale moved. */
+static void
+SolverRescore(Solver *s)
+{
+	double		threshold = s->huber ? s->params->huber_delta * s->sigma : INFINITY;
+	double		loss = 0.0;
+	int			i;
+
+	for (i = 0; i < s->n; i++)
+	{
+		double		absr = fabs(s->r[i]);
+		double		within = absr < threshold ? absr : threshold;
+
+		loss += within * (absr - 0.5 * within);
 	}
 	s->loss = loss;
 }
@@ -344,17 +360,14 @@ SolverNewton(Solver *s, double *theta, double *trial)
 				s->z[i] = s->u[i] * (s->y[i] - r) + (r > 0 ? threshold : -threshold);
 			}
 		}
-		if (!s->huber && s->base_ready)
-			memcpy(s->G, s->base, sizeof(double) * p * p);
-		else
+		/* the Gram matrix is kept while the curvatures stay the same */
+		if (!s->base_ready || memcmp(s->u, s->base_u, sizeof(double) * n) != 0)
 		{
-			DesignGram(d, s->u, true, true, s->G);
-			if (!s->huber)
-			{
-				memcpy(s->base, s->G, sizeof(double) * p * p);
-				s->base_ready = true;
-			}
+			DesignGram(d, s->u, true, true, s->base);
+			memcpy(s->base_u, s->u, sizeof(double) * n);
+			s->base_ready = true;
 		}
+		memcpy(s->G, s->base, sizeof(double) * p * p);
 		for (j = 0; j < p; j++)
 			s->G[j * p + j] += s->diag[j];
 		DesignXtz(d, s->z, true, true, s->rhs);
@@ -408,6 +421,7 @@ SolverFree(Solver *s)
 	free(s->scratch);
 	free(s->G);
 	free(s->base);
+	free(s->base_u);
 	free(s->diag);
 	free(s->rhs);
 	free(s->penalised);
@@ -460,6 +474,7 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	s.scratch = malloc(sizeof(double) * (n > s.d.ngroups ? n : s.d.ngroups));
 	s.G = malloc(sizeof(double) * p * p);
 	s.base = malloc(sizeof(double) * p * p);
+	s.base_u = malloc(sizeof(double) * n);
 	s.diag = malloc(sizeof(double) * p);
 	s.rhs = malloc(sizeof(double) * p);
 	s.penalised = calloc(p, 1);
@@ -470,7 +485,7 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	theta2 = calloc(p, sizeof(double));
 	jump = calloc(p, sizeof(double));
 	r_start = malloc(sizeof(double) * n);
-	if (!s.r || !s.w || !s.u || !s.z || !s.scratch || !s.G || !s.base || !s.diag ||
+	if (!s.r || !s.w || !s.u || !s.z || !s.scratch || !s.G || !s.base || !s.base_u || !s.diag ||
 		!s.rhs || !s.penalised || !s.work || !s.active ||
 		!theta0 || !theta1 || !theta2 || !jump || !r_start)
 		goto oom;
@@ -508,7 +523,7 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 		if (cycle < FIT_SCALE_CYCLES)
 		{
 			s.sigma = NoiseScale(s.r, n, params->loss, s.scratch);
-			SolverEvaluate(&s, theta0);
+			SolverRescore(&s);
 		}
 		else if (change < FIT_TOLERANCE * s.sigma)
 			break;
@@ -566,7 +581,10 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 				SolverEvaluate(&s, theta0);
 		}
 		if (cycle < FIT_SCALE_CYCLES)
+		{
 			s.sigma = NoiseScale(s.r, n, params->loss, s.scratch);
+			SolverRescore(&s);
+		}
 		else if (FittedChange(&s, r_start) < FIT_TOLERANCE * s.sigma)
 			break;
 	}

@@ -101,6 +101,7 @@ extern ForecastModel *ForecastModelAlloc(void);
 extern double ForecastQuantile(const double *sorted, int n, double q);
 extern void ForecastSortDoubles(double *v, int n);
 extern double ForecastMedian(double *v, int n);
+extern double ForecastMedianAbsDeviation(double *v, int n, double *median);
 extern double ForecastMod(double x, double m);
 
 #endif
