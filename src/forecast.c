@@ -538,7 +538,8 @@ ForecastQuantile(const double *sorted, int n, double q)
 		return sorted[0];
 	if (lo >= n - 1)
 		return sorted[n - 1];
-	return sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]);
+	pos -= lo;
+	return pos == 0.0 ? sorted[lo] : sorted[lo] * (1.0 - pos) + sorted[lo + 1] * pos;
 }
 
 /* Quantiles at 0, 1/(count-1), ..., 1 of v (reordered), malloc'd. */

@@ -24,6 +24,9 @@
 /* level_window: one active day of the series' calendar. */
 #define FORECAST_LEVEL_WINDOW_AUTO (-1)
 
+/* ForecastFuture lists at most this many timestamps. */
+#define FORECAST_MAX_HORIZON 100000
+
 /* Version of the model's JSON text written by ForecastModelToJson. */
 #define FORECAST_JSON_VERSION 1
 

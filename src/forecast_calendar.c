@@ -156,6 +156,8 @@ CalendarNext(const ForecastCalendar *cal, double after, int count, double *out)
 
 	if (count <= 0)
 		return 0;
+	if (count > FORECAST_MAX_HORIZON)
+		count = FORECAST_MAX_HORIZON;
 	/* an active slot comes at least once a week */
 	limit = (long long) count * (cal->weekly ? cal->nslots : 1) + (cal->weekly ? cal->nslots : 0);
 	for (k = 1; k <= limit && found < count; k++)

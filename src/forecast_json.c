@@ -147,8 +147,11 @@ BufferParams(Buffer *b, const ForecastParams *p)
 char *
 ForecastModelToJson(const ForecastModel *model)
 {
-	Buffer		b = {NULL, 0, 0, false};
+	Buffer		b = {malloc(4096), 0, 4096, false};
 	int			s;
+
+	if (b.data == NULL)
+		return NULL;
 
 	BufferPrintf(&b, "{\"format\":\"%s\",\"version\":%d,\"params\":", FORECAST_FORMAT, FORECAST_JSON_VERSION);
 	BufferParams(&b, &model->params);

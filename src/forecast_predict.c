@@ -27,8 +27,12 @@
 
 #include "forecast_internal.h"
 
-/* Past this many history spans ahead no more changepoints are drawn. */
-#define PREDICT_MAX_NEW_CHANGEPOINTS 10000
+/*
+ * New changepoints drawn for all samples together at most (25 per history
+ * span, so 40 spans ahead for 1000 samples): beyond, the trend's spread
+ * stops growing rather than memory.
+ */
+#define PREDICT_MAX_NEW_CHANGEPOINTS 1000000
 
 typedef struct Rng
 {
@@ -106,16 +110,19 @@ RngFromQuantiles(Rng *rng, const double *table, int count)
 	return table[lo] + (pos - lo) * (table[lo + 1] - table[lo]);
 }
 
-/* A value in scaled (and transformed) units back in the series' units. */
+/*
+ * A value in scaled (and transformed) units back in the series' units,
+ * kept finite (within +-1e300) however extreme the model.
+ */
 static double
 BackTransform(const ForecastModel *model, double value)
 {
 	value *= model->y_scale;
 	if (model->params.log_transform)
-		value = expm1(value < 700.0 ? value : 700.0);
-	if (model->params.nonnegative && !(value >= 0.0))
+		value = expm1(value < 690.0 ? value : 690.0);
+	if (isnan(value) || (model->params.nonnegative && value < 0.0))
 		value = 0.0;
-	return value;
+	return value > 1e300 ? 1e300 : (value < -1e300 ? -1e300 : value);
 }
 
 /* Trend and seasonality combined as the model's mode says. */
@@ -233,6 +240,8 @@ ForecastPredict(const ForecastModel *model, const double *ts, int n,
 
 		if (model->params.growth == FORECAST_GROWTH_LINEAR && model->n_changepoints > 0)
 			count = RngPoisson(&rng, model->n_changepoints * (t_max - 1.0));
+		if (count > PREDICT_MAX_NEW_CHANGEPOINTS / samples)
+			count = PREDICT_MAX_NEW_CHANGEPOINTS / samples;
 		cp_first[j] = total;
 		if (count > 0)
 		{
@@ -317,7 +326,8 @@ done:
 
 /*
  * The next horizon timestamps of the series' calendar after its history,
- * into ts; returns how many (horizon, or 0 for a horizon below 1).
+ * into ts; returns how many: horizon, at most FORECAST_MAX_HORIZON (0 for a
+ * horizon below 1).
  */
 int
 ForecastFuture(const ForecastModel *model, int horizon, double *ts)
