@@ -375,20 +375,24 @@ SortKey(double x)
 }
 
 /*
- * Sorts finite doubles in place, ascending.  Residuals of every fit are
- * sorted for the noise quantiles, and comparison sorts of fresh data spend
- * most of their time in mispredicted branches, so larger arrays go through
- * a least-significant-byte-first radix sort of the order-preserving bit
- * patterns (eight counting passes, skipping those where every key shares
- * the byte), which has no data-dependent branches.
+ * Sorts finite doubles in place, ascending.  Residuals are sorted several
+ * times a fit (noise scale, noise quantiles), and comparison sorts of fresh
+ * data spend most of their time in mispredicted branches; a radix sort has
+ * no data-dependent branches.  The order-preserving bit patterns are sorted
+ * on their upper 32 bits (sign, exponent and 20 bits of mantissa) in three
+ * counting passes of 11 bits, least significant first, skipping a pass when
+ * every key shares its digit; values equal in those bits are then adjacent
+ * and usually few, and one insertion pass on the full patterns orders them
+ * (or, when it has to move too much, QuickSort finishes).
  */
 void
 ForecastSortDoubles(double *v, int n)
 {
 	uint64_t   *keys,
 			   *spare;
-	int			counts[8][256];
-	int			byte,
+	int			counts[3][2048];
+	long		moves = 0;
+	int			pass,
 				i;
 
 	if (n < 64)
@@ -408,30 +412,47 @@ ForecastSortDoubles(double *v, int n)
 	memset(counts, 0, sizeof(counts));
 	for (i = 0; i < n; i++)
 	{
-		keys[i] = SortKey(v[i]);
-		for (byte = 0; byte < 8; byte++)
-			counts[byte][(keys[i] >> (8 * byte)) & 0xff]++;
+		uint64_t	key = SortKey(v[i]);
+
+		keys[i] = key;
+		counts[0][(key >> 32) & 0x7ff]++;
+		counts[1][(key >> 43) & 0x7ff]++;
+		counts[2][key >> 54]++;
 	}
-	for (byte = 0; byte < 8; byte++)
+	for (pass = 0; pass < 3; pass++)
 	{
+		int			shift = 32 + 11 * pass;
 		int			offset = 0,
 					d;
 		uint64_t   *swap;
 
-		if (counts[byte][(keys[0] >> (8 * byte)) & 0xff] == n)
-			continue;			/* every key has this byte */
-		for (d = 0; d < 256; d++)
+		if (counts[pass][(keys[0] >> shift) & 0x7ff] == n)
+			continue;			/* every key has this digit */
+		for (d = 0; d < 2048; d++)
 		{
-			int			count = counts[byte][d];
+			int			count = counts[pass][d];
 
-			counts[byte][d] = offset;
+			counts[pass][d] = offset;
 			offset += count;
 		}
 		for (i = 0; i < n; i++)
-			spare[counts[byte][(keys[i] >> (8 * byte)) & 0xff]++] = keys[i];
+			spare[counts[pass][(keys[i] >> shift) & 0x7ff]++] = keys[i];
 		swap = keys;
 		keys = spare;
 		spare = swap;
+	}
+	for (i = 1; i < n && moves <= 8 * (long) n; i++)
+	{
+		uint64_t	key = keys[i];
+		int			j = i - 1;
+
+		while (j >= 0 && keys[j] > key)
+		{
+			keys[j + 1] = keys[j];
+			j--;
+			moves++;
+		}
+		keys[j + 1] = key;
 	}
 	for (i = 0; i < n; i++)
 	{
@@ -442,6 +463,9 @@ ForecastSortDoubles(double *v, int n)
 	}
 	free(keys);
 	free(spare);
+	/* many values alike in their upper bits: finish by comparisons */
+	if (moves > 8 * (long) n)
+		QuickSort(v, n);
 }
 
 /* The median of v (reordered), by quickselect. */

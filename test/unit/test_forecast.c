@@ -794,19 +794,20 @@ test_sort(void)
 				i,
 				sorted = 0;
 
-	for (pattern = 0; pattern < 6; pattern++)
+	for (pattern = 0; pattern < 7; pattern++)
 	{
 		int			n = pattern == 5 ? 40 : 5000;
 
 		for (i = 0; i < n; i++)
 			v[i] = pattern == 0 ? normal() : pattern == 1 ? i : pattern == 2 ? -i
-				: pattern == 3 ? i % 7 - 3.5 : pattern == 4 ? (i % 2 ? -0.0 : 0.0) : normal();
+				: pattern == 3 ? i % 7 - 3.5 : pattern == 4 ? (i % 2 ? -0.0 : 0.0)
+				: pattern == 5 ? normal() : 1e6 + (n - i) * 1e-9;
 		ForecastSortDoubles(v, n);
 		for (i = 1; i < n && v[i - 1] <= v[i]; i++)
 			;
 		sorted += i == n;
 	}
-	is_int(sorted, 6, "sorting: random, sorted, reversed, periodic, signed zeros, short");
+	is_int(sorted, 7, "sorting: random, sorted, reversed, periodic, signed zeros, short, alike");
 	for (i = 0; i < 101; i++)
 		v[i] = 100 - i;
 	ok(ForecastMedian(v, 101) == 50, "the median of an odd count");
