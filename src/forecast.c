@@ -763,6 +763,12 @@ ForecastFit(const double *ts, const double *y, int n, const ForecastParams *para
 	if (!ForecastParamsValidate(params, error))
 		return NULL;
 	min_history = ForecastMinHistory(params);
+	if (n > FORECAST_MAX_POINTS)
+	{
+		ForecastSetError(error, "", "a forecast takes at most %d points of history, got %d",
+						 FORECAST_MAX_POINTS, n);
+		return NULL;
+	}
 	if (n < min_history || ts == NULL || y == NULL)
 	{
 		ForecastSetError(error, "", "a forecast needs at least %d points of history, got %d",

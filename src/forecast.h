@@ -24,6 +24,9 @@
 /* level_window: one active day of the series' calendar. */
 #define FORECAST_LEVEL_WINDOW_AUTO (-1)
 
+/* ForecastFit and ForecastPredict take at most this many points. */
+#define FORECAST_MAX_POINTS 100000000
+
 /* ForecastFuture lists at most this many timestamps. */
 #define FORECAST_MAX_HORIZON 100000
 
@@ -49,30 +52,58 @@ typedef enum ForecastLoss
 } ForecastLoss;
 
 /*
- * Settings of a fit; ForecastParamsDefault gives the defaults below and
- * ForecastParamsValidate the allowed ranges.  Names follow Prophet's.
+ * Settings of a fit; ForecastParamsDefault gives the defaults and
+ * ForecastParamsValidate checks the ranges.  Names and defaults are
+ * Prophet's where Prophet has the setting.
  */
 typedef struct ForecastParams
 {
-	ForecastGrowth growth;		/* linear */
-	int			n_changepoints; /* 25, 0 to 1000 */
-	double		changepoint_range;	/* 0.8, (0, 1] */
-	double		changepoint_prior_scale;	/* 0.05, (0, 1000] */
-	double		seasonality_prior_scale;	/* 10, (0, 1000] */
-	ForecastMode seasonality_mode;	/* additive */
-	int			daily_seasonality;	/* auto (order 4), off or 1 to 50 */
-	int			weekly_seasonality; /* auto (order 3), off or 1 to 50 */
-	int			yearly_seasonality; /* off; auto means order 10 */
-	double		interval_width; /* 0.95, (0, 1) */
-	int			uncertainty_samples;	/* 1000, 0 (no intervals) to 100000 */
-	int64_t		seed;			/* 0, 0 to 2^53 - 1 */
-	/* not in Prophet */
-	bool		log_transform;	/* false: fit log1p(y), predict expm1 */
-	bool		nonnegative;	/* true: no prediction or bound below 0 */
-	ForecastLoss loss;			/* huber */
-	double		huber_delta;	/* 1.0, robust scales, (0, 100] */
-	int			level_window;	/* auto (one active day), 0 off, 1 to 100000 */
-	double		calendar_min_share; /* 0.5, (0, 1] */
+	/* linear: piecewise-linear trend; flat: a constant level */
+	ForecastGrowth growth;
+	/*
+	 * changepoints evenly spaced in the first changepoint_range of the
+	 * history: 25, 0 to 1000; 0.8, (0, 1]
+	 */
+	int			n_changepoints;
+	double		changepoint_range;
+	/* scale of the Laplace prior of the slope changes: 0.05, 1e-6 to 1000 */
+	double		changepoint_prior_scale;
+	/* scale of the Gaussian prior of the Fourier coefficients: 10, 1e-6 to 1000 */
+	double		seasonality_prior_scale;
+	/* additive: y = trend + s; multiplicative: y = trend * (1 + s) */
+	ForecastMode seasonality_mode;
+	/*
+	 * Fourier orders, 0 (off) to 50, or FORECAST_SEASONALITY_AUTO as
+	 * Prophet: daily order 4 when the history spans two days at a spacing
+	 * under a day, weekly order 3 when it spans two weeks at a spacing under
+	 * a week, yearly order 10 when it spans two years.  Defaults: auto, auto,
+	 * off.
+	 */
+	int			daily_seasonality;
+	int			weekly_seasonality;
+	int			yearly_seasonality;
+	/* width of the prediction interval: 0.95, (0, 1) */
+	double		interval_width;
+	/* simulated futures for the interval: 1000, 0 (bounds = yhat) to 100000 */
+	int			uncertainty_samples;
+	/* of the interval simulation: 0, 0 to 2^53 - 1 */
+	int64_t		seed;
+	/* not in Prophet: fit log1p(y) and predict expm1 (heavy tails): false */
+	bool		log_transform;
+	/* no prediction or bound below zero (counts): true */
+	bool		nonnegative;
+	/* huber (default): Huber's loss, robust to spikes; squared: Prophet's */
+	ForecastLoss loss;
+	/* Huber's threshold in robust noise scales: 1, 0.001 to 100 */
+	double		huber_delta;
+	/*
+	 * points whose median trend residual is the level added to the trend
+	 * after the history: FORECAST_LEVEL_WINDOW_AUTO (one active day of the
+	 * calendar, at least 3), 0 (off) or 1 to 100000
+	 */
+	int			level_window;
+	/* share of its weeks a slot must be seen in to be active: 0.5, (0, 1] */
+	double		calendar_min_share;
 } ForecastParams;
 
 /* Room for an error message, NUL included. */

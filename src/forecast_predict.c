@@ -166,9 +166,10 @@ ForecastPredict(const ForecastModel *model, const double *ts, int n,
 
 	if (error)
 		memset(error, 0, sizeof(*error));
-	if (n < 0 || (n > 0 && (ts == NULL || yhat == NULL)))
+	if (n < 0 || n > FORECAST_MAX_POINTS || (n > 0 && (ts == NULL || yhat == NULL)))
 	{
-		ForecastSetError(error, "ts", "no timestamps to predict");
+		ForecastSetError(error, "ts", "between 0 and %d timestamps can be predicted at once, not %d",
+						 FORECAST_MAX_POINTS, n);
 		return false;
 	}
 	for (i = 0; i < n; i++)
