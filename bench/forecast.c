@@ -221,6 +221,7 @@ main(int argc, char **argv)
 	double	   *times,
 			   *cpu;
 	int			count,
+				steps = 0,
 				scored = 0,
 				nfits = 0,
 				i,
@@ -269,6 +270,34 @@ main(int argc, char **argv)
 		   params.interval_width * 100, covered / points, count, all_covered / all_points);
 	printf("  backtest time %.2f s (%d fits)\n", Seconds() - started, count * ORIGINS);
 
+	/* the same protocol with the original pipeline's Prophet settings */
+	{
+		const char *prophet = "{\"loss\":\"squared\",\"level_window\":0,"
+			"\"seasonality_mode\":\"multiplicative\",\"daily_seasonality\":true}";
+		ForecastParams baseline;
+
+		ForecastParamsFromJson(prophet, strlen(prophet), &baseline, &error);
+		mase_sum = covered = points = 0;
+		for (i = 0; i < count; i++)
+		{
+			ForecastAccuracy acc;
+
+			if (ConstantInTest(&all[i]))
+				continue;
+			if (!ForecastBacktest(all[i].ts, all[i].y, all[i].n, &baseline, ORIGINS, HORIZON,
+								  TEST_FRACTION, &acc, &error))
+			{
+				fprintf(stderr, "%s %s: %s\n", all[i].ip, all[i].feature, error.message);
+				return 1;
+			}
+			mase_sum += acc.mase;
+			covered += acc.coverage * acc.points;
+			points += acc.points;
+		}
+		printf("  Prophet's settings %s: MASE %.3f, coverage %.3f\n", prophet, mase_sum / scored,
+			   covered / points);
+	}
+
 	times = malloc(sizeof(double) * count * fits_per_series);
 	cpu = malloc(sizeof(double) * count * fits_per_series);
 	if (!times || !cpu)
@@ -288,13 +317,13 @@ main(int argc, char **argv)
 				return 1;
 			}
 			if (r == 0)
-				printf("%s %s: %d steps, sigma %.4g, level %.4g\n", all[i].ip, all[i].feature,
-					   model->iterations, model->sigma, model->level);
+				steps += model->iterations;
 			ForecastFree(model);
 		}
 	qsort(times, nfits, sizeof(double), CompareDoubles);
 	qsort(cpu, nfits, sizeof(double), CompareDoubles);
-	printf("\nfit of a whole series (%d points), %d fits on one core:\n", all[0].n, nfits);
+	printf("\nfit of a whole series (%d points), %d fits on one core, %.1f steps on average:\n",
+		   all[0].n, nfits, (double) steps / count);
 	printf("  CPU time:  median %.3f ms, p90 %.3f ms (target median <= 1 ms)\n",
 		   cpu[nfits / 2] * 1e3, cpu[(int) (nfits * 0.9)] * 1e3);
 	printf("  wall time: median %.3f ms, p90 %.3f ms\n",

@@ -62,7 +62,7 @@
 /*
  * The ridge diagonal of the Gaussian priors at noise variance sigma2: m and
  * k, then the seasonal coefficients.  The deltas' Laplace prior is handled
- * by LassoSolve; their diagonal gets only a trace of ridge that keeps the
+ * by LinalgLasso; their diagonal gets only a trace of ridge that keeps the
  * system definite when a ramp has (almost) no weight.
  */
 static void
@@ -136,7 +136,7 @@ typedef struct Solver
 	double	   *rhs;			/* p */
 	unsigned char *penalised;	/* p: under the Laplace prior (the deltas) */
 	double		lambda;			/* its weight, sigma^2 / changepoint_prior_scale */
-	double	   *work;			/* LassoSolve's */
+	double	   *work;			/* LinalgLasso's */
 	int		   *active;
 	double		loss;			/* of the residuals at the evaluated point */
 	int			steps;
@@ -312,7 +312,7 @@ SolverStep(Solver *s, const double *theta, double *next)
  * the loss is replaced by its second-order model at theta (Huber's loss has
  * curvature 1 within the threshold and 0 beyond it, so the Hessian is the
  * Gram matrix of the points within), the priors are kept exactly, and the
- * resulting lasso is solved by LassoSolve; then theta moves towards that
+ * resulting lasso is solved by LinalgLasso; then theta moves towards that
  * solution by the largest of 1, 1/2, 1/4, ... that does not raise the
  * objective.  Once the set of points within the threshold settles, a step
  * lands on the minimum.  theta is left evaluated; trial is scratch.
@@ -494,7 +494,7 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	 * Start flat at the median, so that the first step already ignores
 	 * spikes, with a noise scale that needs no fit: for Huber's loss the
 	 * robust scale of successive differences.  Both are starting values
-	 * only, taken from at most START_SAMPLE evenly spaced points.
+	 * only, taken from at most FIT_START_SAMPLE evenly spaced points.
 	 */
 	stride = n > FIT_START_SAMPLE ? n / FIT_START_SAMPLE : 1;
 	for (i = 0, j = 0; i < n; i += stride)
