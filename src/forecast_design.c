@@ -79,6 +79,7 @@ DesignFree(Design *d)
 	free(d->m2);
 	free(d->g0);
 	free(d->g1);
+	free(d->g2);
 }
 
 /*
@@ -191,7 +192,8 @@ DesignInit(Design *d, const FitInput *in, const ForecastModel *model)
 	d->gv = malloc(sizeof(double) * d->ngroups);
 	d->g0 = malloc(sizeof(double) * d->ngroups);
 	d->g1 = malloc(sizeof(double) * d->ngroups);
-	if (!d->F || !d->gv || !d->g0 || !d->g1)
+	d->g2 = malloc(sizeof(double) * d->ngroups);
+	if (!d->F || !d->gv || !d->g0 || !d->g1 || !d->g2)
 		return false;
 	if (d->nseason > 0)
 	{
@@ -224,8 +226,11 @@ DesignInit(Design *d, const FitInput *in, const ForecastModel *model)
 }
 
 /*
- * The Gram matrix X' diag(u) X of the trend columns, the seasonal columns or
- * both (trend first), into G (p x p, p the number of columns chosen).
+ * The Gram matrix of the model's columns under three weightings, into G
+ * (p x p, trend columns first): the trend block weighted by u_trend, the
+ * trend-season block by u_cross, the seasonal block by u_season.  An
+ * additive model passes one array thrice (X' diag(u) X); the Gauss-Newton
+ * steps of a multiplicative one need three.
  *
  * One backward sweep gathers the suffix sums of u, u t and u t^2 at each
  * ramp's first point (ramp a and b >= a overlap from b's first point on:
@@ -234,13 +239,16 @@ DesignInit(Design *d, const FitInput *in, const ForecastModel *model)
  * point, those give the ramp's cross products with every group's features.
  */
 void
-DesignGram(Design *d, const double *u, bool trend, bool season, double *G)
+DesignGram(Design *d, const double *u_trend, const double *u_cross, const double *u_season,
+		   double *G)
 {
 	int			n = d->n;
-	int			nramps = trend ? d->nramps : 0;
-	int			ns = season ? d->nseason : 0;
-	int			off = trend ? d->ntrend : 0;
+	int			nramps = d->nramps;
+	int			ns = d->nseason;
+	int			off = d->ntrend;
 	int			p = off + ns;
+	bool		own_season = u_season != u_cross;
+	double	   *season_sum = own_season ? d->g2 : d->g0;
 	double		S0 = 0.0,
 				S1 = 0.0,
 				S2 = 0.0;
@@ -251,21 +259,20 @@ DesignGram(Design *d, const double *u, bool trend, bool season, double *G)
 				g;
 
 	for (g = 0; ns > 0 && g < d->ngroups; g++)
-		d->g0[g] = d->g1[g] = 0.0;
-	for (a = 0; a < nramps; a++)
-		for (c = 0; c < ns; c++)
-			G[(1 + a) * p + off + c] = 0.0;
+		d->g0[g] = d->g1[g] = d->g2[g] = 0.0;
 
 	a = nramps - 1;
 	while (a >= 0 && d->first[a] >= n)
 	{
 		/* a ramp that starts after the last point is zero throughout */
 		d->m0[a] = d->m1[a] = d->m2[a] = 0.0;
+		for (c = 0; c < ns; c++)
+			G[(1 + a) * p + off + c] = 0.0;
 		a--;
 	}
 	for (i = n - 1; i >= 0; i--)
 	{
-		double		ui = u[i];
+		double		ui = u_trend[i];
 		double		ut = ui * d->t[i];
 
 		S0 += ui;
@@ -273,8 +280,11 @@ DesignGram(Design *d, const double *u, bool trend, bool season, double *G)
 		S2 += ut * d->t[i];
 		if (ns > 0)
 		{
-			d->g0[d->group[i]] += ui;
-			d->g1[d->group[i]] += ut;
+			g = d->group[i];
+			d->g0[g] += u_cross[i];
+			d->g1[g] += u_cross[i] * d->t[i];
+			if (own_season)
+				d->g2[g] += u_season[i];
 		}
 		while (a >= 0 && d->first[a] == i)
 		{
@@ -295,37 +305,31 @@ DesignGram(Design *d, const double *u, bool trend, bool season, double *G)
 		}
 	}
 
-	if (trend)
+	G[0] = S0;
+	for (a = 0; a < nramps; a++)
 	{
-		G[0] = S0;
-		for (a = 0; a < nramps; a++)
+		double		ka = d->knot[a];
+
+		G[1 + a] = G[(1 + a) * p] = d->m1[a] - ka * d->m0[a];
+		for (b = a; b < nramps; b++)
 		{
-			double		ka = d->knot[a];
+			double		kb = d->knot[b];
+			double		v = d->m2[b] - (ka + kb) * d->m1[b] + ka * kb * d->m0[b];
 
-			G[1 + a] = G[(1 + a) * p] = d->m1[a] - ka * d->m0[a];
-			for (b = a; b < nramps; b++)
-			{
-				double		kb = d->knot[b];
-				double		v = d->m2[b] - (ka + kb) * d->m1[b] + ka * kb * d->m0[b];
-
-				G[(1 + a) * p + 1 + b] = G[(1 + b) * p + 1 + a] = v;
-			}
-			for (c = 0; c < ns; c++)
-				G[(off + c) * p + 1 + a] = G[(1 + a) * p + off + c];
+			G[(1 + a) * p + 1 + b] = G[(1 + b) * p + 1 + a] = v;
 		}
+		for (c = 0; c < ns; c++)
+			G[(off + c) * p + 1 + a] = G[(1 + a) * p + off + c];
 	}
-	if (ns == 0)
-		return;
 
 	/* the intercept's cross products and the seasonal block, by group */
 	for (a = 0; a < ns; a++)
 	{
 		const double *col = d->F + (size_t) a * d->ngroups;
 
-		if (trend)
-			G[off + a] = G[(off + a) * p] = LinalgDot(d->g0, col, d->ngroups);
+		G[off + a] = G[(off + a) * p] = LinalgDot(d->g0, col, d->ngroups);
 		for (g = 0; g < d->ngroups; g++)
-			d->gv[g] = d->g0[g] * col[g];
+			d->gv[g] = season_sum[g] * col[g];
 		for (b = a; b < ns; b++)
 			G[(off + a) * p + off + b] = G[(off + b) * p + off + a] =
 				LinalgDot(d->gv, d->F + (size_t) b * d->ngroups, d->ngroups);
@@ -370,27 +374,6 @@ DesignXtz(Design *d, const double *z, bool trend, bool season, double *out)
 		return;
 	for (c = 0; c < ns; c++)
 		out[off + c] = LinalgDot(d->g0, d->F + (size_t) c * d->ngroups, d->ngroups);
-}
-
-/* The trend at every point for coefficients theta (m, then ramp slopes). */
-void
-DesignTrend(const Design *d, const double *theta, double *out)
-{
-	double		slope = 0.0,
-				offset = theta[0];
-	int			a = 0,
-				i;
-
-	for (i = 0; i < d->n; i++)
-	{
-		while (a < d->nramps && d->first[a] <= i)
-		{
-			slope += theta[1 + a];
-			offset -= theta[1 + a] * d->knot[a];
-			a++;
-		}
-		out[i] = offset + slope * d->t[i];
-	}
 }
 
 /* The seasonality of each group for coefficients beta, into values. */

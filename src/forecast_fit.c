@@ -15,10 +15,10 @@
  * Huber's loss with threshold huber_delta * sigma (loss "huber": spikes
  * pull linearly, not quadratically).  sigma starts as a robust scale of
  * successive differences, is re-estimated from the residuals after each of
- * the first FIT_SCALE_CYCLES steps (root mean square, or 1.4826 median
+ * the first FIT_SCALE_STEPS steps (root mean square, or 1.4826 median
  * absolute deviations for Huber's loss), then held.
  *
- * Additive models take proximal Newton steps: the loss is replaced by its
+ * Each step is a proximal Newton step: the loss is replaced by its
  * second-order model at the current point (Huber's loss has curvature 1
  * within the threshold and 0 beyond, so the Hessian is the Gram matrix of
  * the points within; with too few of them the step falls back to the
@@ -26,19 +26,13 @@
  * exactly, and the resulting problem, a lasso in the changepoint deltas
  * with ridge terms elsewhere, is solved exactly by LinalgLasso; a
  * backtracking line search keeps the objective falling.  Once the points
- * within the threshold settle, a step lands on the minimum: four or five
- * steps are typical.  With the squared loss one step is exact.
+ * within the threshold settle, an additive step lands on the minimum: three
+ * to five steps are typical.  Multiplicative models, y = trend * (1 + s),
+ * linearise the fitted values around the current point (Gauss-Newton: the
+ * trend columns scaled by 1 + s, the seasonal ones by the trend) and take
+ * a few more steps.
  *
- * Multiplicative models, y = trend * (1 + s), alternate: the trend given s
- * (weights (1 + s)^2 times the IRLS weights, response y / (1 + s)), then s
- * given the trend (weights trend^2, response y / trend - 1), each a
- * majorize-minimize step, accelerated by SQUAREM (Varadhan and Roland,
- * 2008): from two steps theta0 -> theta1 -> theta2 it extrapolates to
- * theta0 - 2a r + a^2 v (r = theta1 - theta0, v = theta2 - 2 theta1 +
- * theta0, a = -|r| / |v|) and steps once more from there, keeping theta2
- * when that does not lower the objective.
- *
- * Either way the fit stops when no fitted value moves by more than
+ * The fit stops when a step moves no fitted value by more than
  * FIT_TOLERANCE noise scales, or after FIT_MAX_STEPS steps.
  */
 #include <math.h>
@@ -52,8 +46,8 @@
 #define FIT_TOLERANCE 5e-2
 /* Points the starting values are taken from. */
 #define FIT_START_SAMPLE 256
-/* Steps (cycles when multiplicative) after which sigma is re-estimated. */
-#define FIT_SCALE_CYCLES 2
+/* Steps after which sigma is re-estimated, before it is held. */
+#define FIT_SCALE_STEPS 2
 /* Prophet's prior standard deviation of the base slope k and offset m. */
 #define FIT_TREND_PRIOR_SD 5.0
 /* The smallest noise scale, in scaled units. */
@@ -124,13 +118,15 @@ typedef struct Solver
 	double	   *trend;			/* n: at the last evaluated coefficients */
 	double	   *season;
 	double	   *r;				/* n: residuals there */
-	double	   *w;				/* n: Huber weights */
-	double	   *u;				/* n: scratch weights */
-	double	   *z;				/* n: scratch responses */
+	double	   *ut;				/* n: curvature weights of the trend block, */
+	double	   *uc;				/* the cross block */
+	double	   *us;				/* and the seasonal block */
+	double	   *zt;				/* n: responses of the trend columns */
+	double	   *zs;				/* and of the seasonal ones */
 	double	   *scratch;		/* max(n, groups) */
 	double	   *G;				/* p x p */
 	double	   *base;			/* p x p: the last Gram matrix, */
-	double	   *base_u;			/* n: of these weights */
+	double	   *base_u;			/* n: of these weights (additive) */
 	bool		base_ready;
 	double	   *diag;			/* p */
 	double	   *rhs;			/* p */
@@ -243,138 +239,106 @@ SolverObjective(const Solver *s, const double *theta)
 }
 
 /*
- * One majorize-minimize step of the multiplicative model from theta, which
- * must be the last evaluated point, to next: IRLS weights at theta, then the
- * trend given the seasonality and the seasonality given the new trend.
- * Leaves the evaluated point undefined.  False when a system is singular.
+ * The second-order model of the loss at the evaluated point, into the
+ * Gram and right-hand side of a lasso in the coefficients: minimising
+ * 0.5 x'Gx - rhs'x + priors is minimising the model plus the priors.
+ *
+ * Per point: curvature c (Huber's loss: 1 within the threshold, 0 beyond;
+ * with irls, threshold / |r| beyond, the curvature of reweighted least
+ * squares, which is never singular), and the gradient psi(r).  With J the
+ * Jacobian of the fitted values (X when additive; (1 + s) x_trend and
+ * trend x_season when multiplicative, Gauss-Newton), the Hessian is
+ * J' diag(c) J and rhs = J'(c J theta + psi).
  */
-static bool
-SolverStep(Solver *s, const double *theta, double *next)
+static void
+SolverModel(Solver *s, bool irls)
 {
 	Design	   *d = &s->d;
+	double		threshold = s->huber ? s->params->huber_delta * s->sigma : INFINITY;
 	int			n = s->n,
-				nt = s->nt,
-				ns = s->ns,
-				i,
-				j;
+				p = s->p,
+				i;
 
-	s->steps++;
-	if (s->huber)
+	for (i = 0; i < n; i++)
 	{
-		double		threshold = s->params->huber_delta * s->sigma;
+		double		r = s->r[i];
+		double		absr = fabs(r);
+		bool		within = absr <= threshold;
+		double		c = within ? 1.0 : (irls ? threshold / absr : 0.0);
+		double		psi = within ? r : (r > 0 ? threshold : -threshold);
 
-		for (i = 0; i < n; i++)
+		if (s->multiplicative)
 		{
-			double		r = fabs(s->r[i]);
+			double		a = 1.0 + s->season[i];
+			double		b = s->trend[i];
+			double		v = c * b * (1.0 + 2.0 * s->season[i]) + psi;
 
-			s->w[i] = threshold / (r > threshold ? r : threshold);
+			s->ut[i] = c * a * a;
+			s->uc[i] = c * a * b;
+			s->us[i] = c * b * b;
+			s->zt[i] = a * v;
+			s->zs[i] = b * v;
+		}
+		else
+		{
+			s->ut[i] = c;
+			s->zt[i] = c * (s->y[i] - r) + psi;
 		}
 	}
-	PriorDiagonal(d, s->params, s->sigma * s->sigma, s->diag);
-	s->lambda = s->sigma * s->sigma / s->params->changepoint_prior_scale;
-	memcpy(next, theta, sizeof(double) * nt);
-
-	/* the trend given the seasonality */
-	for (i = 0; i < n; i++)
+	if (s->multiplicative)
 	{
-		double		mult = 1.0 + s->season[i];
-
-		s->u[i] = s->w[i] * mult * mult;
-		s->z[i] = s->w[i] * mult * s->y[i];
+		DesignGram(d, s->ut, s->uc, s->us, s->G);
+		DesignXtz(d, s->zt, true, false, s->rhs);
+		DesignXtz(d, s->zs, false, true, s->rhs + s->nt);
 	}
-	DesignGram(d, s->u, true, false, s->G);
-	for (j = 0; j < nt; j++)
-		s->G[j * nt + j] += s->diag[j];
-	DesignXtz(d, s->z, true, false, s->rhs);
-	if (!LinalgLasso(s->G, s->rhs, nt, s->penalised, s->lambda, next, s->work, s->active))
-		return false;
-	if (ns == 0)
-		return true;
-
-	/* the seasonality given the new trend */
-	DesignTrend(d, next, s->trend);
-	for (i = 0; i < n; i++)
+	else
 	{
-		double		level = s->trend[i];
-
-		s->u[i] = s->w[i] * level * level;
-		s->z[i] = s->w[i] * level * (s->y[i] - level);
+		/* the Gram matrix is kept while the curvatures stay the same */
+		if (!s->base_ready || memcmp(s->ut, s->base_u, sizeof(double) * n) != 0)
+		{
+			DesignGram(d, s->ut, s->ut, s->ut, s->base);
+			memcpy(s->base_u, s->ut, sizeof(double) * n);
+			s->base_ready = true;
+		}
+		memcpy(s->G, s->base, sizeof(double) * p * p);
+		DesignXtz(d, s->zt, true, true, s->rhs);
 	}
-	DesignGram(d, s->u, false, true, s->G);
-	for (j = 0; j < ns; j++)
-		s->G[j * ns + j] += s->diag[nt + j];
-	DesignXtz(d, s->z, false, true, next + nt);
-	return LinalgCholeskySolve(s->G, ns, next + nt);
+	for (i = 0; i < p; i++)
+		s->G[i * p + i] += s->diag[i];
 }
 
 /*
- * One proximal Newton step of the additive model from theta (evaluated):
- * the loss is replaced by its second-order model at theta (Huber's loss has
- * curvature 1 within the threshold and 0 beyond it, so the Hessian is the
- * Gram matrix of the points within), the priors are kept exactly, and the
- * resulting lasso is solved by LinalgLasso; then theta moves towards that
- * solution by the largest of 1, 1/2, 1/4, ... that does not raise the
- * objective.  Once the set of points within the threshold settles, a step
- * lands on the minimum.  theta is left evaluated; trial is scratch.
+ * One proximal Newton step from theta (evaluated): the loss replaced by its
+ * second-order model (SolverModel), the priors kept exactly, the resulting
+ * lasso solved by LinalgLasso; then theta moves towards that solution by
+ * the largest of 1, 1/2, 1/4, ... that does not raise the objective.  When
+ * few points are within the threshold the Newton model is (nearly) flat in
+ * some direction and its step useless; then the step is taken again with
+ * the IRLS curvature: shorter, but always downhill.  Once the points within
+ * the threshold settle, an additive step lands on the minimum.  theta is
+ * left evaluated; trial is scratch.
  */
 static bool
 SolverNewton(Solver *s, double *theta, double *trial)
 {
-	Design	   *d = &s->d;
-	double		threshold = s->huber ? s->params->huber_delta * s->sigma : INFINITY;
 	double		before = SolverObjective(s, theta);
-	int			n = s->n,
-				p = s->p,
+	int			p = s->p,
 				attempt,
-				i,
 				j,
 				k;
 
 	s->steps++;
-	PriorDiagonal(d, s->params, s->sigma * s->sigma, s->diag);
+	PriorDiagonal(&s->d, s->params, s->sigma * s->sigma, s->diag);
 	s->lambda = s->sigma * s->sigma / s->params->changepoint_prior_scale;
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		double		step = 1.0;
 
-		/*
-		 * Curvature u and z = u * fitted + psi(r), whose X'z is the Hessian
-		 * times theta minus the gradient.  With few points within the
-		 * threshold the Hessian is (nearly) singular and the step useless;
-		 * the second attempt then gives the points beyond it the curvature
-		 * of IRLS, threshold / |r|, which makes it an iteratively reweighted
-		 * least squares step: shorter, but always downhill.
-		 */
-		for (i = 0; i < n; i++)
-		{
-			double		r = s->r[i];
-
-			if (fabs(r) <= threshold)
-			{
-				s->u[i] = 1.0;
-				s->z[i] = s->y[i];
-			}
-			else
-			{
-				s->u[i] = attempt == 0 ? 0.0 : threshold / fabs(r);
-				s->z[i] = s->u[i] * (s->y[i] - r) + (r > 0 ? threshold : -threshold);
-			}
-		}
-		/* the Gram matrix is kept while the curvatures stay the same */
-		if (!s->base_ready || memcmp(s->u, s->base_u, sizeof(double) * n) != 0)
-		{
-			DesignGram(d, s->u, true, true, s->base);
-			memcpy(s->base_u, s->u, sizeof(double) * n);
-			s->base_ready = true;
-		}
-		memcpy(s->G, s->base, sizeof(double) * p * p);
-		for (j = 0; j < p; j++)
-			s->G[j * p + j] += s->diag[j];
-		DesignXtz(d, s->z, true, true, s->rhs);
+		SolverModel(s, attempt == 1);
 		memcpy(trial, theta, sizeof(double) * p);
 		if (!LinalgLasso(s->G, s->rhs, p, s->penalised, s->lambda, trial, s->work, s->active))
 		{
-			if (attempt == 0 && s->huber)
+			if (attempt == 0)
 				continue;
 			return false;
 		}
@@ -389,11 +353,9 @@ SolverNewton(Solver *s, double *theta, double *trial)
 				return true;
 			}
 		}
-		if (!s->huber)
-			break;
+		SolverEvaluate(s, theta);
 	}
 	/* no step lowers the objective: theta is the minimum to rounding */
-	SolverEvaluate(s, theta);
 	return true;
 }
 
@@ -415,9 +377,11 @@ static void
 SolverFree(Solver *s)
 {
 	free(s->r);
-	free(s->w);
-	free(s->u);
-	free(s->z);
+	free(s->ut);
+	free(s->uc);
+	free(s->us);
+	free(s->zt);
+	free(s->zs);
 	free(s->scratch);
 	free(s->G);
 	free(s->base);
@@ -445,13 +409,10 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 				p,
 				i,
 				j,
-				cycle;
-	double	   *theta0 = NULL,
-			   *theta1 = NULL,
-			   *theta2 = NULL,
-			   *jump = NULL,
+				stride;
+	double	   *theta = NULL,
+			   *trial = NULL,
 			   *r_start = NULL;
-	int			stride;
 	bool		ok = false;
 
 	memset(&s, 0, sizeof(s));
@@ -468,9 +429,11 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	s.ns = s.d.nseason;
 	p = s.p = s.nt + s.ns;
 	s.r = malloc(sizeof(double) * n);
-	s.w = malloc(sizeof(double) * n);
-	s.u = malloc(sizeof(double) * n);
-	s.z = malloc(sizeof(double) * n);
+	s.ut = malloc(sizeof(double) * n);
+	s.uc = malloc(sizeof(double) * n);
+	s.us = malloc(sizeof(double) * n);
+	s.zt = malloc(sizeof(double) * n);
+	s.zs = malloc(sizeof(double) * n);
 	s.scratch = malloc(sizeof(double) * (n > s.d.ngroups ? n : s.d.ngroups));
 	s.G = malloc(sizeof(double) * p * p);
 	s.base = malloc(sizeof(double) * p * p);
@@ -480,14 +443,12 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	s.penalised = calloc(p, 1);
 	s.work = malloc(sizeof(double) * (p * p + 5 * p));
 	s.active = malloc(sizeof(int) * p);
-	theta0 = calloc(p, sizeof(double));
-	theta1 = calloc(p, sizeof(double));
-	theta2 = calloc(p, sizeof(double));
-	jump = calloc(p, sizeof(double));
+	theta = calloc(p, sizeof(double));
+	trial = calloc(p, sizeof(double));
 	r_start = malloc(sizeof(double) * n);
-	if (!s.r || !s.w || !s.u || !s.z || !s.scratch || !s.G || !s.base || !s.base_u || !s.diag ||
-		!s.rhs || !s.penalised || !s.work || !s.active ||
-		!theta0 || !theta1 || !theta2 || !jump || !r_start)
+	if (!s.r || !s.ut || !s.uc || !s.us || !s.zt || !s.zs || !s.scratch || !s.G || !s.base ||
+		!s.base_u || !s.diag || !s.rhs || !s.penalised || !s.work || !s.active ||
+		!theta || !trial || !r_start)
 		goto oom;
 
 	/*
@@ -499,7 +460,7 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	stride = n > FIT_START_SAMPLE ? n / FIT_START_SAMPLE : 1;
 	for (i = 0, j = 0; i < n; i += stride)
 		s.scratch[j++] = in->y[i];
-	theta0[0] = ForecastMedian(s.scratch, j);
+	theta[0] = ForecastMedian(s.scratch, j);
 	for (i = 0, j = 0; i + stride < n; i += stride)
 		s.r[j++] = (in->y[i + 1] - in->y[i]) / sqrt(2.0);
 	s.sigma = j > 1 ? NoiseScale(s.r, j, params->loss, s.scratch) : 0.0;
@@ -507,80 +468,18 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 		s.sigma = FIT_SIGMA_FLOOR;
 	for (j = 1; j < s.d.nramps; j++)
 		s.penalised[1 + j] = 1;
-	for (i = 0; i < n; i++)
-		s.w[i] = 1.0;
-	SolverEvaluate(&s, theta0);
+	SolverEvaluate(&s, theta);
 
-	/* additive: proximal Newton steps; the noise scale follows the first ones */
-	for (cycle = 0; !s.multiplicative && s.steps < FIT_MAX_STEPS; cycle++)
+	/* Newton steps; the noise scale follows the first ones, then is held */
+	for (i = 0; s.steps < FIT_MAX_STEPS; i++)
 	{
-		double		change;
-
 		memcpy(r_start, s.r, sizeof(double) * n);
-		if (!SolverNewton(&s, theta0, theta1))
-			goto singular;
-		change = FittedChange(&s, r_start);
-		if (cycle < FIT_SCALE_CYCLES)
+		if (!SolverNewton(&s, theta, trial))
 		{
-			s.sigma = NoiseScale(s.r, n, params->loss, s.scratch);
-			SolverRescore(&s);
+			ForecastSetError(error, "", "the fit is numerically singular at step %d", s.steps);
+			goto done;
 		}
-		else if (change < FIT_TOLERANCE * s.sigma)
-			break;
-	}
-
-	/* multiplicative: majorize-minimize steps, accelerated */
-	for (cycle = 0; s.multiplicative && s.steps < FIT_MAX_STEPS; cycle++)
-	{
-		double		norm_r = 0.0,
-					norm_v = 0.0,
-					alpha,
-					best;
-		bool		accepted = false;
-
-		memcpy(r_start, s.r, sizeof(double) * n);
-		if (!SolverStep(&s, theta0, theta1))
-			goto singular;
-		SolverEvaluate(&s, theta1);
-		if (!SolverStep(&s, theta1, theta2))
-			goto singular;
-		SolverEvaluate(&s, theta2);
-		best = SolverObjective(&s, theta2);
-		for (j = 0; j < p; j++)
-		{
-			double		rj = theta1[j] - theta0[j];
-			double		vj = theta2[j] - 2.0 * theta1[j] + theta0[j];
-
-			norm_r += rj * rj;
-			norm_v += vj * vj;
-		}
-		alpha = norm_v > 0 ? -sqrt(norm_r / norm_v) : -1.0;
-		if (alpha < -1.0)
-		{
-			for (j = 0; j < p; j++)
-			{
-				double		rj = theta1[j] - theta0[j];
-				double		vj = theta2[j] - 2.0 * theta1[j] + theta0[j];
-
-				jump[j] = theta0[j] - 2.0 * alpha * rj + alpha * alpha * vj;
-			}
-			SolverEvaluate(&s, jump);
-			if (SolverStep(&s, jump, theta1))
-			{
-				SolverEvaluate(&s, theta1);
-				accepted = SolverObjective(&s, theta1) <= best;
-			}
-		}
-		/* the better of theta2 and the extrapolated step, evaluated */
-		if (accepted)
-			memcpy(theta0, theta1, sizeof(double) * p);
-		else
-		{
-			memcpy(theta0, theta2, sizeof(double) * p);
-			if (alpha < -1.0)
-				SolverEvaluate(&s, theta0);
-		}
-		if (cycle < FIT_SCALE_CYCLES)
+		if (i < FIT_SCALE_STEPS)
 		{
 			s.sigma = NoiseScale(s.r, n, params->loss, s.scratch);
 			SolverRescore(&s);
@@ -588,40 +487,33 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 		else if (FittedChange(&s, r_start) < FIT_TOLERANCE * s.sigma)
 			break;
 	}
-	ok = true;
 	for (j = 0; j < p; j++)
-		if (!isfinite(theta0[j]) || fabs(theta0[j]) > FORECAST_MAX_ABS)
+		if (!isfinite(theta[j]) || fabs(theta[j]) > FORECAST_MAX_ABS)
 		{
 			ForecastSetError(error, "", "the fit diverged");
-			ok = false;
 			goto done;
 		}
 
 	model->sigma = s.sigma;
 	model->iterations = s.steps;
-	model->m = theta0[0];
-	model->k = s.d.nramps > 0 ? theta0[1] : 0.0;
+	model->m = theta[0];
+	model->k = s.d.nramps > 0 ? theta[1] : 0.0;
 	for (j = 0; j < model->n_changepoints; j++)
-		model->deltas[j] = theta0[2 + j];
+		model->deltas[j] = theta[2 + j];
 	for (i = 0, j = s.nt; i < model->nseasonalities; i++)
 	{
-		memcpy(model->seasonalities[i].coef, theta0 + j,
+		memcpy(model->seasonalities[i].coef, theta + j,
 			   sizeof(double) * 2 * model->seasonalities[i].order);
 		j += 2 * model->seasonalities[i].order;
 	}
-	DesignTrend(&s.d, theta0, out->trend);
+	ok = true;
 	goto done;
 
 oom:
 	ForecastSetError(error, "", "out of memory");
-	goto done;
-singular:
-	ForecastSetError(error, "", "the fit is numerically singular at step %d", s.steps);
 done:
-	free(theta0);
-	free(theta1);
-	free(theta2);
-	free(jump);
+	free(theta);
+	free(trial);
 	free(r_start);
 	SolverFree(&s);
 	return ok;

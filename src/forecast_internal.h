@@ -63,14 +63,15 @@ typedef struct Design
 	double	   *m2;
 	double	   *g0;				/* ngroups accumulators */
 	double	   *g1;
+	double	   *g2;
 } Design;
 
 /* forecast_design.c */
 extern bool DesignInit(Design *d, const FitInput *in, const ForecastModel *model);
 extern void DesignFree(Design *d);
-extern void DesignGram(Design *d, const double *u, bool trend, bool season, double *G);
+extern void DesignGram(Design *d, const double *u_trend, const double *u_cross,
+					   const double *u_season, double *G);
 extern void DesignXtz(Design *d, const double *z, bool trend, bool season, double *out);
-extern void DesignTrend(const Design *d, const double *theta, double *out);
 extern void DesignSeasonGroups(const Design *d, const double *beta, double *values);
 extern int	DesignSeasonalColumns(const ForecastModel *model);
 extern void DesignSeasonalFeatures(const ForecastModel *model, double ts, double *row);
