@@ -4,7 +4,7 @@ EXTVERSION = 0.1.0
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
 CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
-	src/forecast.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
+	src/forecast.o src/forecast_sort.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
 	src/forecast_calendar.o src/forecast_predict.o \
 	src/forecast_json.o src/forecast_backtest.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \

@@ -99,10 +99,12 @@ extern void ForecastSetError(ForecastError *error, const char *param, const char
 			__attribute__((format(printf, 3, 4)));
 extern bool ForecastCheckParam(const char *name, double value, ForecastError *error);
 extern ForecastModel *ForecastModelAlloc(void);
-extern double ForecastQuantile(const double *sorted, int n, double q);
+extern double ForecastMod(double x, double m);
+
+/* forecast_sort.c */
 extern void ForecastSortDoubles(double *v, int n);
 extern double ForecastMedian(double *v, int n);
 extern double ForecastMedianAbsDeviation(double *v, int n, double *median);
-extern double ForecastMod(double x, double m);
+extern double ForecastQuantile(const double *sorted, int n, double q);
 
 #endif
