@@ -10,6 +10,7 @@
  * the last timestamp), and a slot is active when it is observed in at least
  * calendar_min_share of the weeks of the history that contain it, so that a
  * holiday does not remove its hours while an hour seen once does not join.
+ * A history shorter than a week is judged by time of day alone.
  * A step that does not divide a day into whole slots of at least a minute,
  * or a history in which no slot qualifies, leaves every step active.
  */
@@ -48,7 +49,10 @@ CalendarLearn(const double *ts, int n, double min_share, ForecastCalendar *cal)
 	double	   *gaps;
 	int		   *seen = NULL;
 	long long  *last_week = NULL;
+	double		period;
+	bool		fold;
 	int			ngaps = 0,
+				nper,
 				nslots,
 				i,
 				s,
@@ -83,32 +87,43 @@ CalendarLearn(const double *ts, int n, double min_share, ForecastCalendar *cal)
 	cal->nslots = nslots;
 	cal->phase = ForecastMod(ts[n - 1] - FORECAST_MONDAY, cal->step);
 
+	/*
+	 * Count, per slot, the periods (weeks) it was seen in and the periods of
+	 * the history that contain it.  A history shorter than a week has not
+	 * seen every day of the week, so it is folded onto one day: a slot is
+	 * active on every day when its time of day is.
+	 */
+	fold = ts[n - 1] - ts[0] < FORECAST_WEEK - 0.5 * cal->step;
+	period = fold ? FORECAST_DAY : FORECAST_WEEK;
+	nper = fold ? nslots / 7 : nslots;
 	cal->active = calloc(nslots, 1);
-	seen = calloc(nslots, sizeof(int));
-	last_week = malloc(sizeof(long long) * nslots);
+	seen = calloc(nper, sizeof(int));
+	last_week = malloc(sizeof(long long) * nper);
 	if (!cal->active || !seen || !last_week)
 		goto fail;
-	for (s = 0; s < nslots; s++)
+	for (s = 0; s < nper; s++)
 		last_week[s] = LLONG_MIN;
 	for (i = 0; i < n; i++)
 	{
-		long long	week = (long long) floor((ts[i] - FORECAST_MONDAY - cal->phase) / FORECAST_WEEK + 1e-9);
+		double		offset = ts[i] - FORECAST_MONDAY - cal->phase;
+		long long	cycle = (long long) floor(offset / period + 1e-9);
 
-		s = CalendarSlot(cal, ts[i]);
-		if (last_week[s] != week)
+		s = (int) floor(ForecastMod(offset, period) / cal->step + 1e-6) % nper;
+		if (last_week[s] != cycle)
 		{
-			last_week[s] = week;
+			last_week[s] = cycle;
 			seen[s]++;
 		}
 	}
 	for (s = 0; s < nslots; s++)
 	{
-		double		start = FORECAST_MONDAY + cal->phase + s * cal->step;
-		double		first = ceil((ts[0] - start) / FORECAST_WEEK - 1e-9);
-		double		last = floor((ts[n - 1] - start) / FORECAST_WEEK + 1e-9);
-		double		weeks = last >= first ? last - first + 1 : 0;
+		int			k = s % nper;
+		double		start = FORECAST_MONDAY + cal->phase + k * cal->step;
+		double		first = ceil((ts[0] - start) / period - 1e-9);
+		double		last = floor((ts[n - 1] - start) / period + 1e-9);
+		double		periods = last >= first ? last - first + 1 : 0;
 
-		if (seen[s] > 0 && seen[s] >= min_share * weeks - 1e-9)
+		if (seen[k] > 0 && seen[k] >= min_share * periods - 1e-9)
 		{
 			cal->active[s] = 1;
 			active++;

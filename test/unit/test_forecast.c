@@ -330,7 +330,7 @@ test_calendar(void)
 {
 	static double ts[MAX_POINTS],
 				y[MAX_POINTS];
-	double		future[40],
+	double		future[64],
 				yhat[40];
 	int			n,
 				i,
@@ -371,6 +371,27 @@ test_calendar(void)
 	for (i = 0, count = 0; m && i < m->calendar.nslots; i++)
 		count += m->calendar.active[i];
 	is_int(count, 55, "a missing day does not remove its hours");
+	ForecastFree(m);
+
+	/* three days of every hour: too short to know the week, so every day */
+	n = hourly(ts, 3);
+	for (i = 0; i < n; i++)
+		y[i] = 5 + normal();
+	m = fit(ts, y, n, "{\"daily_seasonality\":false}");
+	ok(m && ForecastFuture(m, 48, future) == 48 && future[47] == ts[n - 1] + 48 * HOUR,
+	   "a short history continues through days it has not seen");
+	ForecastFree(m);
+
+	/* business hours at half past: the future keeps the half hours */
+	n = business_hours(ts, 28);
+	for (i = 0; i < n; i++)
+	{
+		ts[i] += 1800;
+		y[i] = 5 + normal();
+	}
+	m = fit(ts, y, n, "{}");
+	ok(m && ForecastFuture(m, 2, future) == 2 && future[0] == ts[n - 1] + 3 * DAY - 10 * HOUR &&
+	   future[1] == future[0] + HOUR, "half past: Monday 08:30, then 09:30");
 	ForecastFree(m);
 
 	/* every hour: the next hours; daily data: the next days */
