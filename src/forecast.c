@@ -270,7 +270,12 @@ QuantileTable(double *v, int n, int count)
 		return NULL;
 	ForecastSortDoubles(v, n);
 	for (i = 0; i < count; i++)
+	{
 		table[i] = ForecastQuantile(v, n, (double) i / (count - 1));
+		/* interpolation may round a hair below the quantile before */
+		if (i > 0 && table[i] < table[i - 1])
+			table[i] = table[i - 1];
+	}
 	return table;
 }
 

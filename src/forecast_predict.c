@@ -162,7 +162,8 @@ ForecastPredict(const ForecastModel *model, const double *ts, int n,
 	int			i,
 				j,
 				c,
-				total = 0;
+				total = 0,
+				capacity = 0;
 
 	if (error)
 		memset(error, 0, sizeof(*error));
@@ -244,18 +245,24 @@ ForecastPredict(const ForecastModel *model, const double *ts, int n,
 		if (count > PREDICT_MAX_NEW_CHANGEPOINTS / samples)
 			count = PREDICT_MAX_NEW_CHANGEPOINTS / samples;
 		cp_first[j] = total;
-		if (count > 0)
+		if (total + count > capacity)
 		{
-			double	   *grown_t = realloc(cp_t, sizeof(double) * (total + count));
-			double	   *grown_delta;
+			/* grow by doubling: a realloc per sample would copy quadratically */
+			double	   *grown_t,
+					   *grown_delta;
 
+			capacity = 2 * capacity > total + count + 64 ? 2 * capacity : total + count + 64;
+			grown_t = realloc(cp_t, sizeof(double) * capacity);
 			if (!grown_t)
 				goto oom;
 			cp_t = grown_t;
-			grown_delta = realloc(cp_delta, sizeof(double) * (total + count));
+			grown_delta = realloc(cp_delta, sizeof(double) * capacity);
 			if (!grown_delta)
 				goto oom;
 			cp_delta = grown_delta;
+		}
+		if (count > 0)
+		{
 			for (c = 0; c < count; c++)
 			{
 				cp_t[total + c] = 1.0 + RngUniform(&rng) * (t_max - 1.0);

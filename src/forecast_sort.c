@@ -315,6 +315,5 @@ ForecastQuantile(const double *sorted, int n, double q)
 		return sorted[0];
 	if (lo >= n - 1)
 		return sorted[n - 1];
-	pos -= lo;
-	return pos == 0.0 ? sorted[lo] : sorted[lo] * (1.0 - pos) + sorted[lo + 1] * pos;
+	return sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]);
 }
