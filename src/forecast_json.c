@@ -543,11 +543,13 @@ ParseDocument(const char *json, size_t len, ForecastError *error)
 bool
 ForecastParamsFromJson(const char *json, size_t len, ForecastParams *params, ForecastError *error)
 {
+	ForecastError ignored;
 	JsonNode   *root;
 	bool		ok;
 
-	if (error)
-		memset(error, 0, sizeof(*error));
+	if (error == NULL)
+		error = &ignored;
+	memset(error, 0, sizeof(*error));
 	ForecastParamsDefault(params);
 	root = ParseDocument(json, len, error);
 	if (root == NULL)
@@ -753,14 +755,16 @@ ForecastModelFromJson(const char *json, size_t len, ForecastError *error)
 {
 	static const char *const keys[] = {"format", "version", "params", "history", "trend",
 	"seasonalities", "noise", "calendar", NULL};
+	ForecastError ignored;
 	JsonNode   *root;
 	ForecastModel *model;
 	const char *format;
 	int			version;
 	bool		ok;
 
-	if (error)
-		memset(error, 0, sizeof(*error));
+	if (error == NULL)
+		error = &ignored;
+	memset(error, 0, sizeof(*error));
 	root = ParseDocument(json, len, error);
 	if (root == NULL)
 		return NULL;

@@ -569,6 +569,7 @@ test_corrupt_models(void)
 {
 	static double ts[MAX_POINTS],
 				y[MAX_POINTS];
+	ForecastParams p;
 	ForecastError error;
 	ForecastModel *m = ForecastModelFromJson(GOOD_MODEL, strlen(GOOD_MODEL), &error);
 	char		deep[300];
@@ -637,6 +638,8 @@ test_corrupt_models(void)
 	ok(m == NULL && error.message[0] != '\0', "empty text refused: %s", error.message);
 	m = ForecastModelFromJson(NULL, 0, &error);
 	ok(m == NULL, "no text refused");
+	ok(ForecastModelFromJson("{\"format\":1}", 12, NULL) == NULL &&
+	   !ForecastParamsFromJson("{\"seed\":-1}", 11, &p, NULL), "errors may be ignored (NULL)");
 
 	/* every prefix of a real model is refused, none crashes */
 	n = business_hours(ts, 40);
