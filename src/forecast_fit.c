@@ -33,7 +33,10 @@
  * a few more steps.
  *
  * The fit stops when a step moves no fitted value by more than
- * FIT_TOLERANCE noise scales, or after FIT_MAX_STEPS steps.
+ * FIT_TOLERANCE noise scales or lowers the objective by less than
+ * FIT_OBJECTIVE_TOLERANCE of it (flat directions, as when trend and
+ * seasonality trade places in a multiplicative model of a series gone
+ * quiet), or after FIT_MAX_STEPS steps.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -44,6 +47,8 @@
 #define FIT_MAX_STEPS 200
 /* Steps stop when no fitted value moves more than this many noise scales. */
 #define FIT_TOLERANCE 5e-2
+/* ... or the objective falls by less than this share. */
+#define FIT_OBJECTIVE_TOLERANCE 1e-6
 /* Points the starting values are taken from. */
 #define FIT_START_SAMPLE 256
 /* Steps after which sigma is re-estimated, before it is held. */
@@ -473,18 +478,23 @@ FitSolve(const FitInput *in, ForecastModel *model, FitOutput *out, ForecastError
 	/* Newton steps; the noise scale follows the first ones, then is held */
 	for (i = 0; s.steps < FIT_MAX_STEPS; i++)
 	{
+		double		before = SolverObjective(&s, theta),
+					after;
+
 		memcpy(r_start, s.r, sizeof(double) * n);
 		if (!SolverNewton(&s, theta, trial))
 		{
 			ForecastSetError(error, "", "the fit is numerically singular at step %d", s.steps);
 			goto done;
 		}
+		after = SolverObjective(&s, theta);
 		if (i < FIT_SCALE_STEPS)
 		{
 			s.sigma = NoiseScale(s.r, n, params->loss, s.scratch);
 			SolverRescore(&s);
 		}
-		else if (FittedChange(&s, r_start) < FIT_TOLERANCE * s.sigma)
+		else if (FittedChange(&s, r_start) < FIT_TOLERANCE * s.sigma ||
+				 before - after <= FIT_OBJECTIVE_TOLERANCE * after)
 			break;
 	}
 	for (j = 0; j < p; j++)
