@@ -346,7 +346,8 @@ static bool
 PlaceChangepoints(ForecastModel *model, const double *t, int n)
 {
 	int			in_range = (int) floor(n * model->params.changepoint_range);
-	int			count = model->params.growth == FORECAST_GROWTH_LINEAR ? model->params.n_changepoints : 0;
+	int			count = model->params.growth == FORECAST_GROWTH_LINEAR
+		? model->params.n_changepoints : 0;
 	int			j;
 
 	if (count > in_range - 1)
@@ -432,6 +433,29 @@ done:
 	free(e);
 	free(medians);
 	return ok;
+}
+
+/*
+ * Whether every number of a fitted model is one its JSON text can carry
+ * back (finite, within FORECAST_MAX_ABS): a fit driven to extremes is
+ * refused rather than stored unreadable.
+ */
+static bool
+ModelInBounds(const ForecastModel *model)
+{
+	int			i;
+
+#define IN_BOUNDS(x) (isfinite(x) && fabs(x) <= FORECAST_MAX_ABS)
+	if (!IN_BOUNDS(model->level) || !IN_BOUNDS(model->sigma))
+		return false;
+	for (i = 0; i < model->n_noise_quantiles; i++)
+		if (!IN_BOUNDS(model->noise_quantiles[i]))
+			return false;
+	for (i = 0; i < model->n_level_quantiles; i++)
+		if (!IN_BOUNDS(model->level_quantiles[i]))
+			return false;
+#undef IN_BOUNDS
+	return true;
 }
 
 /*
@@ -571,6 +595,11 @@ ForecastFit(const double *ts, const double *y, int n, const ForecastParams *para
 	if (!SummariseResiduals(model, sy, n, &fit))
 	{
 		ForecastSetError(error, "", "out of memory");
+		goto fail;
+	}
+	if (!ModelInBounds(model))
+	{
+		ForecastSetError(error, "", "the fit diverged");
 		goto fail;
 	}
 

@@ -68,7 +68,8 @@ static void
 PriorDiagonal(const Design *d, const ForecastParams *params, double sigma2, double *diag)
 {
 	double		trend_prior = sigma2 / (FIT_TREND_PRIOR_SD * FIT_TREND_PRIOR_SD);
-	double		season_prior = sigma2 / (params->seasonality_prior_scale * params->seasonality_prior_scale);
+	double		scale = params->seasonality_prior_scale;
+	double		season_prior = sigma2 / (scale * scale);
 	int			j;
 
 	diag[0] = trend_prior;

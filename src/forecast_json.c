@@ -153,9 +153,11 @@ ForecastModelToJson(const ForecastModel *model)
 	if (b.data == NULL)
 		return NULL;
 
-	BufferPrintf(&b, "{\"format\":\"%s\",\"version\":%d,\"params\":", FORECAST_FORMAT, FORECAST_JSON_VERSION);
+	BufferPrintf(&b, "{\"format\":\"%s\",\"version\":%d,\"params\":",
+				 FORECAST_FORMAT, FORECAST_JSON_VERSION);
 	BufferParams(&b, &model->params);
-	BufferPrintf(&b, ",\"history\":{\"n\":%d,\"start\":%.17g,\"end\":%.17g,\"y_scale\":%.17g,\"integer\":%s}",
+	BufferPrintf(&b, ",\"history\":{\"n\":%d,\"start\":%.17g,\"end\":%.17g,"
+				 "\"y_scale\":%.17g,\"integer\":%s}",
 				 model->n_history, model->t_start, model->t_end, model->y_scale,
 				 model->integer ? "true" : "false");
 	BufferPrintf(&b, ",\"trend\":{\"k\":%.17g,\"m\":%.17g,\"changepoints\":", model->k, model->m);
@@ -387,6 +389,24 @@ DefaultOrder(const char *name)
 	return 10;
 }
 
+/* A setting that is one of two words: *which is 0 for the first, 1 for the second. */
+static bool
+ReadWord(const JsonNode *node, const char *path, const char *key, const char *first,
+		 const char *second, const char *note, int *which, ForecastError *error)
+{
+	if (node->kind == JSON_NODE_STRING && strcmp(node->text, first) == 0)
+		*which = 0;
+	else if (node->kind == JSON_NODE_STRING && strcmp(node->text, second) == 0)
+		*which = 1;
+	else if (node->kind == JSON_NODE_STRING)
+		return Fail(error, path, key, "must be \"%s\" or \"%s\"%s, not \"%.40s\"",
+					first, second, note, node->text);
+	else
+		return Fail(error, path, key, "must be \"%s\" or \"%s\"%s, not %s",
+					first, second, note, JsonNodeKindName(node->kind));
+	return true;
+}
+
 /* One setting: a member of a params object. */
 static bool
 ReadParam(const char *key, const JsonNode *node, const char *path, ForecastParams *p,
@@ -406,20 +426,25 @@ ReadParam(const char *key, const JsonNode *node, const char *path, ForecastParam
 			break;
 	if (known[i] == NULL)
 		return Fail(error, path, NULL, "unknown setting \"%.40s\"", key);
-	if (strcmp(key, "growth") == 0 || strcmp(key, "seasonality_mode") == 0 || strcmp(key, "loss") == 0)
+	if (strcmp(key, "growth") == 0)
 	{
-		if (text && strcmp(key, "growth") == 0 && (strcmp(text, "linear") == 0 || strcmp(text, "flat") == 0))
-			p->growth = text[0] == 'l' ? FORECAST_GROWTH_LINEAR : FORECAST_GROWTH_FLAT;
-		else if (text && strcmp(key, "seasonality_mode") == 0 &&
-				 (strcmp(text, "additive") == 0 || strcmp(text, "multiplicative") == 0))
-			p->seasonality_mode = text[0] == 'a' ? FORECAST_MODE_ADDITIVE : FORECAST_MODE_MULTIPLICATIVE;
-		else if (text && strcmp(key, "loss") == 0 && (strcmp(text, "squared") == 0 || strcmp(text, "huber") == 0))
-			p->loss = text[0] == 's' ? FORECAST_LOSS_SQUARED : FORECAST_LOSS_HUBER;
-		else
-			return Fail(error, path, key, "must be %s, not %s%.40s%s",
-						key[0] == 'g' ? "\"linear\" or \"flat\" (logistic growth is not supported)"
-						: key[0] == 's' ? "\"additive\" or \"multiplicative\"" : "\"squared\" or \"huber\"",
-						text ? "\"" : "", text ? text : JsonNodeKindName(node->kind), text ? "\"" : "");
+		if (!ReadWord(node, path, key, "linear", "flat", " (logistic growth is not supported)", &i, error))
+			return false;
+		p->growth = i ? FORECAST_GROWTH_FLAT : FORECAST_GROWTH_LINEAR;
+		return true;
+	}
+	if (strcmp(key, "seasonality_mode") == 0)
+	{
+		if (!ReadWord(node, path, key, "additive", "multiplicative", "", &i, error))
+			return false;
+		p->seasonality_mode = i ? FORECAST_MODE_MULTIPLICATIVE : FORECAST_MODE_ADDITIVE;
+		return true;
+	}
+	if (strcmp(key, "loss") == 0)
+	{
+		if (!ReadWord(node, path, key, "squared", "huber", "", &i, error))
+			return false;
+		p->loss = i ? FORECAST_LOSS_HUBER : FORECAST_LOSS_SQUARED;
 		return true;
 	}
 	if (strcmp(key, "log_transform") == 0 || strcmp(key, "nonnegative") == 0)
@@ -432,7 +457,8 @@ ReadParam(const char *key, const JsonNode *node, const char *path, ForecastParam
 			p->nonnegative = node->kind == JSON_NODE_TRUE;
 		return true;
 	}
-	if (strstr(key, "_seasonality") != NULL && (node->kind == JSON_NODE_TRUE || node->kind == JSON_NODE_FALSE))
+	if (strstr(key, "_seasonality") != NULL &&
+		(node->kind == JSON_NODE_TRUE || node->kind == JSON_NODE_FALSE))
 		value = node->kind == JSON_NODE_TRUE ? DefaultOrder(key) : 0;
 	else if ((strstr(key, "_seasonality") != NULL || strcmp(key, "level_window") == 0) &&
 			 text && strcmp(text, "auto") == 0)
@@ -499,7 +525,8 @@ ParamsFromNode(const JsonNode *obj, const char *path, ForecastParams *params, Fo
 	if (obj == NULL)
 		return Fail(error, path, NULL, "the key is missing");
 	if (obj->kind != JSON_NODE_OBJECT)
-		return Fail(error, path, NULL, "settings must be a JSON object, not %s", JsonNodeKindName(obj->kind));
+		return Fail(error, path, NULL, "settings must be a JSON object, not %s",
+					JsonNodeKindName(obj->kind));
 	for (i = 0; i < obj->count; i++)
 	{
 		for (j = 0; j < i; j++)
@@ -637,7 +664,8 @@ ReadSeasonalities(const JsonNode *list, ForecastModel *model, ForecastError *err
 			if (strcmp(name, names[which]) == 0)
 				break;
 		if (which == 3)
-			return Fail(error, path, "name", "must be \"daily\", \"weekly\" or \"yearly\", not \"%.40s\"", name);
+			return Fail(error, path, "name", "must be \"daily\", \"weekly\" or \"yearly\", not \"%.40s\"",
+						name);
 		if (seen[which])
 			return Fail(error, path, "name", "\"%s\" is listed twice", name);
 		seen[which] = true;
@@ -668,7 +696,8 @@ ReadSeasonalities(const JsonNode *list, ForecastModel *model, ForecastError *err
 static bool
 ReadNoise(const JsonNode *obj, ForecastModel *model, ForecastError *error)
 {
-	static const char *const keys[] = {"sigma", "iterations", "residual_quantiles", "level_quantiles", NULL};
+	static const char *const keys[] = {"sigma", "iterations", "residual_quantiles",
+	"level_quantiles", NULL};
 
 	if (!CheckObject(obj, "noise", keys, error) ||
 		!ReadNumber(obj, "noise", "sigma", 0, FORECAST_MAX_ABS, &model->sigma, error) ||
@@ -703,7 +732,8 @@ ReadCalendar(const JsonNode *obj, ForecastModel *model, ForecastError *error)
 	if (!(cal->phase < cal->step))
 	{
 		cal->weekly = false;
-		return Fail(error, "calendar", "phase", "must be below the step (%.17g), not %.17g", cal->step, cal->phase);
+		return Fail(error, "calendar", "phase", "must be below the step (%.17g), not %.17g",
+					cal->step, cal->phase);
 	}
 	if (!cal->weekly)
 	{
@@ -786,7 +816,8 @@ ForecastModelFromJson(const char *json, size_t len, ForecastError *error)
 	ok = ok && ParamsFromNode(JsonTreeMember(root, "params"), "params", &model->params, error);
 	if (ok && (model->params.daily_seasonality < 0 || model->params.weekly_seasonality < 0 ||
 			   model->params.yearly_seasonality < 0 || model->params.level_window < 0))
-		ok = Fail(error, "params", NULL, "a fitted model's seasonality orders and level_window are not auto");
+		ok = Fail(error, "params", NULL,
+				  "a fitted model's seasonality orders and level_window are not auto");
 	ok = ok && ReadHistory(JsonTreeMember(root, "history"), model, error) &&
 		ReadTrend(JsonTreeMember(root, "trend"), model, error) &&
 		ReadSeasonalities(JsonTreeMember(root, "seasonalities"), model, error) &&
