@@ -93,26 +93,30 @@ LassoObjective(const double *A, const double *b, int p, const unsigned char *pen
 /*
  * Minimises 0.5 x'Ax - b'x + lambda * sum(|x_j|, j penalised) exactly, for
  * A symmetric positive definite (p x p), starting from x (in and out), by
- * feature-sign search (Lee, Battle, Raina and Ng, 2007): guess the sign of
- * each nonzero penalised coefficient, solve the smooth problem on those and
- * the unpenalised ones, and move towards that solution as far as the
- * objective keeps falling, stopping where a coefficient crosses zero (it
- * leaves the set); when the guess is consistent, add the zero coefficient
- * whose gradient most exceeds lambda, and stop when none does.  Each round
- * is one Cholesky solve of the active set; warm starts need one or two.
- * work holds p * p + 5 * p doubles and active p ints.  False when a solve
- * fails.
+ * feature-sign search (Lee, Battle, Raina and Ng, 2007).  Each round solves
+ * the smooth problem on the active set (the unpenalised coefficients and
+ * the nonzero penalised ones, their signs fixed), one Cholesky solve.  When
+ * that solution keeps every sign, it is the minimum on the set; then the
+ * zero coefficients whose gradient exceeds lambda join it, signed against
+ * their gradient (all of them at once; one at a time, as in the paper,
+ * should a round ever fail to lower the objective), and the search ends
+ * when none does.  When a sign flips, x moves to the best of that solution
+ * and the points on the way where a coefficient crosses zero, which leaves
+ * the set.  Warm starts need a round or two.  work holds p * p + 5 * p
+ * doubles and active p ints.  False when a solve fails.
  */
 bool
 LinalgLasso(const double *A, const double *b, int p, const unsigned char *penalised,
-		   double lambda, double *x, double *work, int *active)
+			double lambda, double *x, double *work, int *active)
 {
 	double	   *sub = work;
 	double	   *target = sub + p * p;
 	double	   *sign = target + p;
 	double	   *trial = sign + p;
 	double	   *best = trial + p;
-	double	   *grad = best + p;
+	double	   *point = best + p;
+	double		current = LassoObjective(A, b, p, penalised, lambda, x);
+	bool		one_at_a_time = false;
 	int			round,
 				i,
 				j;
@@ -121,9 +125,11 @@ LinalgLasso(const double *A, const double *b, int p, const unsigned char *penali
 		sign[i] = penalised[i] ? (x[i] > 0) - (x[i] < 0) : 0.0;
 	for (round = 0; round < 4 * p + 10; round++)
 	{
-		int			nactive = 0;
-		double		fbest;
-		bool		consistent = true;
+		int			nactive = 0,
+					most_index = -1;
+		double		fbest,
+					most = lambda * (1.0 + 1e-9);
+		bool		flipped = false;
 
 		/* the smooth problem on the active set, signs fixed */
 		for (i = 0; i < p; i++)
@@ -139,58 +145,79 @@ LinalgLasso(const double *A, const double *b, int p, const unsigned char *penali
 			return false;
 		memset(trial, 0, sizeof(double) * p);
 		for (i = 0; i < nactive; i++)
+		{
 			trial[active[i]] = target[i];
-
-		/* towards it: the best of its end and the points where a sign flips */
-		memcpy(best, trial, sizeof(double) * p);
-		fbest = LassoObjective(A, b, p, penalised, lambda, best);
-		for (i = 0; i < nactive; i++)
-		{
-			int			k = active[i];
-			double		step;
-
-			if (!penalised[k] || x[k] == 0.0 || (x[k] > 0) == (trial[k] > 0))
-				continue;
-			step = x[k] / (x[k] - trial[k]);
-			for (j = 0; j < p; j++)
-				grad[j] = x[j] + step * (trial[j] - x[j]);
-			grad[k] = 0.0;
-			if (LassoObjective(A, b, p, penalised, lambda, grad) < fbest)
-			{
-				fbest = LassoObjective(A, b, p, penalised, lambda, grad);
-				memcpy(best, grad, sizeof(double) * p);
-				consistent = false;
-			}
+			if (penalised[active[i]] && !(target[i] * sign[active[i]] > 0))
+				flipped = true;
 		}
-		memcpy(x, best, sizeof(double) * p);
-		for (i = 0; i < p; i++)
-			if (penalised[i])
-				sign[i] = (x[i] > 0) - (x[i] < 0);
-		if (!consistent)
-			continue;
 
-		/* consistent: the zero coefficient that most wants to move */
+		if (flipped)
 		{
-			int			enter = -1;
-			double		most = lambda * (1.0 + 1e-9);
-
-			for (i = 0; i < p; i++)
+			/* the best of the solution and the zero crossings on the way */
+			memcpy(best, trial, sizeof(double) * p);
+			fbest = LassoObjective(A, b, p, penalised, lambda, best);
+			for (i = 0; i < nactive; i++)
 			{
-				double		g;
+				int			k = active[i];
+				double		step,
+							f;
 
-				if (!penalised[i] || x[i] != 0.0)
+				if (!penalised[k] || x[k] == 0.0 || (x[k] > 0) == (trial[k] > 0))
 					continue;
-				g = LinalgDot(A + i * p, x, p) - b[i];
-				if (fabs(g) > most)
+				step = x[k] / (x[k] - trial[k]);
+				for (j = 0; j < p; j++)
+					point[j] = x[j] + step * (trial[j] - x[j]);
+				point[k] = 0.0;
+				f = LassoObjective(A, b, p, penalised, lambda, point);
+				if (f < fbest)
 				{
-					most = fabs(g);
-					enter = i;
+					fbest = f;
+					memcpy(best, point, sizeof(double) * p);
 				}
 			}
-			if (enter < 0)
-				return true;
-			sign[enter] = LinalgDot(A + enter * p, x, p) - b[enter] > 0 ? -1.0 : 1.0;
+			if (!(fbest < current))
+			{
+				/* no progress: fall back to entering one at a time, or stop */
+				if (one_at_a_time)
+					return true;
+				one_at_a_time = true;
+				for (i = 0; i < p; i++)
+					if (penalised[i])
+						sign[i] = (x[i] > 0) - (x[i] < 0);
+				continue;
+			}
+			memcpy(x, best, sizeof(double) * p);
+			current = fbest;
+			for (i = 0; i < p; i++)
+				if (penalised[i])
+					sign[i] = (x[i] > 0) - (x[i] < 0);
+			continue;
 		}
+		memcpy(x, trial, sizeof(double) * p);
+		current = LassoObjective(A, b, p, penalised, lambda, x);
+
+		/* the minimum on the set: zero coefficients that want to move join */
+		for (i = 0; i < p; i++)
+		{
+			double		g;
+
+			if (!penalised[i] || x[i] != 0.0)
+				continue;
+			g = LinalgDot(A + i * p, x, p) - b[i];
+			if (fabs(g) <= lambda * (1.0 + 1e-9))
+				continue;
+			if (fabs(g) > most)
+			{
+				most = fabs(g);
+				most_index = i;
+			}
+			if (!one_at_a_time)
+				sign[i] = g > 0 ? -1.0 : 1.0;
+		}
+		if (most_index < 0)
+			return true;
+		if (one_at_a_time)
+			sign[most_index] = LinalgDot(A + most_index * p, x, p) - b[most_index] > 0 ? -1.0 : 1.0;
 	}
 	return true;				/* close enough after the round limit */
 }

@@ -840,6 +840,68 @@ test_sort(void)
 	ok(ForecastMedian(v, 100) == 50.5, "the median of an even count");
 }
 
+/* LinalgLasso meets the optimality conditions of random problems. */
+static void
+test_lasso(void)
+{
+	double		A[16 * 16],
+				M[16 * 16],
+				b[16],
+				x[16],
+				work[16 * 16 + 5 * 16];
+	int			active[16];
+	unsigned char penalised[16];
+	int			trial,
+				i,
+				j,
+				k,
+				optimal = 0,
+				sparse = 0;
+
+	for (trial = 0; trial < 200; trial++)
+	{
+		int			p = 4 + trial % 12;
+		double		lambda = 0.05 + uniform();
+		bool		kkt = true;
+
+		/* A = M'M + I, correlated columns like ramps */
+		for (i = 0; i < p * p; i++)
+			M[i] = normal() + (i % p > 0 ? 0.8 * M[i - 1] : 0.0);
+		for (i = 0; i < p; i++)
+			for (j = 0; j < p; j++)
+			{
+				A[i * p + j] = i == j ? 1.0 : 0.0;
+				for (k = 0; k < p; k++)
+					A[i * p + j] += M[k * p + i] * M[k * p + j];
+			}
+		for (i = 0; i < p; i++)
+		{
+			b[i] = 3 * normal();
+			penalised[i] = i >= 2;
+			x[i] = trial % 3 == 0 ? normal() : 0.0;		/* warm or cold */
+		}
+		if (!LinalgLasso(A, b, p, penalised, lambda, x, work, active))
+			kkt = false;
+		for (i = 0; kkt && i < p; i++)
+		{
+			double		g = LinalgDot(A + i * p, x, p) - b[i];
+
+			if (!penalised[i])
+				kkt = fabs(g) < 1e-8;
+			else if (x[i] != 0.0)
+				kkt = fabs(g + lambda * (x[i] > 0 ? 1 : -1)) < 1e-8;
+			else
+			{
+				kkt = fabs(g) <= lambda * (1 + 1e-6);
+				sparse++;
+			}
+		}
+		optimal += kkt;
+	}
+	is_int(optimal, 200, "the lasso meets its optimality conditions on 200 random problems");
+	ok(sparse > 100, "and leaves coefficients at zero (%d)", sparse);
+}
+
 int
 main(void)
 {
@@ -854,5 +916,6 @@ main(void)
 	test_params();
 	test_backtest();
 	test_sort();
+	test_lasso();
 	return tap_done();
 }
