@@ -5,7 +5,10 @@ MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
 CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
 	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o \
-	src/profile.o src/generator.o src/csv_events.o src/event_file.o
+	src/profile.o src/generator.o src/csv_events.o src/event_file.o \
+	src/forecast.o src/forecast_sort.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
+	src/forecast_calendar.o src/forecast_predict.o \
+	src/forecast_json.o src/forecast_backtest.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o \
@@ -114,9 +117,20 @@ bench/gbt/bin/gbt_bench: bench/gbt/gbt_bench.c $(CORE_SRCS) $(wildcard src/*.h)
 bench-gbt: bench/gbt/bin/gbt_bench
 	$(BENCH_PYTHON) bench/gbt/bench.py
 
+# Forecast accuracy and fit time on data/logs.csv, optimised as the server
+# build is: make bench-forecast [FORECAST_PARAMS='{"seasonality_mode":"multiplicative"}']
+bench/bin/forecast: bench/forecast.c $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+FORECAST_PARAMS ?= {}
+
+bench-forecast: bench/bin/forecast
+	bench/bin/forecast data/logs.csv '$(FORECAST_PARAMS)'
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz bench-gbt bench-generator
+.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast
