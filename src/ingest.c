@@ -7,7 +7,7 @@
  * publish the aggregate of every IP in the batch -> commit the Kafka offsets
  * once the broker has acknowledged the aggregates.  The worker does not wait
  * for the broker: it stores the next batches meanwhile (up to
- * INGEST_MAX_PENDING, and two full batches' worth of messages), and commits
+ * INGEST_MAX_PENDING, and four full batches' worth of messages), and commits
  * offsets in batch order, while busy at
  * most every INGEST_COMMIT_INTERVAL_MS.  A crash anywhere replays the
  * uncommitted batches; the insert is idempotent on (src_ip, ts) and
@@ -112,7 +112,7 @@ typedef struct IngestPending
 } IngestPending;
 
 /*
- * Stored batches awaiting acknowledgement: with more, or more than two full
+ * Stored batches awaiting acknowledgement: with more, or more than four full
  * batches' worth of messages, the worker waits for the oldest.
  */
 #define INGEST_MAX_PENDING 64
@@ -134,6 +134,7 @@ typedef struct IngestWorker
 	int			pending_first;
 	int			pending_count;
 	int64		pending_messages;
+	int64		backlog;		/* messages behind the partitions' ends, last seen */
 	/* offsets of batches complete but not yet committed, or NULL */
 	rd_kafka_topic_partition_list_t *committable;
 	TimestampTz last_commit;
@@ -467,8 +468,7 @@ IngestOpenClients(void)
 	conf = KafkaConfNew(worker.bootstrap, client_id);
 	KafkaConfSet(conf, "partitioner", "murmur2_random");
 	KafkaConfSet(conf, "acks", "all");
-	/* nobody waits for aggregates: fewer, bigger requests spare the broker */
-	KafkaConfSet(conf, "linger.ms", "20");
+	KafkaConfSet(conf, "linger.ms", "5");
 	KafkaConfSet(conf, "message.timeout.ms", "30000");
 	rd_kafka_conf_set_dr_msg_cb(conf, IngestDelivered);
 	rd_kafka_conf_set_error_cb(conf, IngestKafkaError);
@@ -566,10 +566,31 @@ IngestCollect(void)
 			return have;
 		if (have > 0)
 		{
-			/* nothing more queued: store what came rather than wait for more */
-			if (got == 0 ||
-				TimestampDifferenceExceeds(first_at, GetCurrentTimestamp(), IpflowBatchTimeoutMs))
+			long		secs;
+			int			usecs;
+
+			if (got > 0)
+				continue;
+			/*
+			 * Nothing more queued.  Caught up: store what came at once.  With
+			 * a backlog of more than a full batch at the broker, more is on
+			 * its way: fill the batch (for at most ipflow.batch_timeout), since
+			 * the per-IP work of a batch costs the same for few events as for
+			 * many.
+			 */
+			TimestampDifference(GetCurrentTimestamp(),
+								TimestampTzPlusMilliseconds(first_at, IpflowBatchTimeoutMs),
+								&secs, &usecs);
+			if (worker.backlog < IpflowBatchSize || (secs == 0 && usecs == 0))
 				return have;
+			IngestWatchMirror();
+			if (WaitEventSetWait(worker.wait_set, Max(1, secs * 1000 + usecs / 1000),
+								 &event, 1, PG_WAIT_EXTENSION) > 0 &&
+				(event.events & WL_LATCH_SET))
+			{
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
 			continue;
 		}
 		/* idle: commit what is complete before sleeping */
@@ -1137,6 +1158,7 @@ IngestReportAssignment(void)
 	strlcpy(worker.slot->lag, lag.data, IPFLOW_PARTITIONS_MAX);
 	worker.slot->lag_total = total;
 	SpinLockRelease(&IpflowShared->mutex);
+	worker.backlog = total;
 	/* called between batches, in the worker's long-lived context */
 	pfree(parts.data);
 	pfree(lag.data);
@@ -1160,7 +1182,7 @@ IngestProcessBatch(int n)
 
 	/* a free slot for the batch: with all taken, wait for the oldest */
 	while (worker.pending_count == INGEST_MAX_PENDING ||
-		   (worker.pending_count > 0 && worker.pending_messages + n > 2 * (int64) IpflowBatchSize))
+		   (worker.pending_count > 0 && worker.pending_messages + n > 4 * (int64) IpflowBatchSize))
 		IngestReapPending(true);
 	p = &worker.pending[(worker.pending_first + worker.pending_count) % INGEST_MAX_PENDING];
 	worker.pending_count++;
