@@ -230,7 +230,7 @@ IpflowDefineGucs(void)
 
 	DefineCustomIntVariable("ipflow.batch_timeout",
 							gettext_noop("Longest time an ingest worker spends collecting one batch."),
-							gettext_noop("A worker never waits for a batch to fill: it stores what has arrived."),
+							gettext_noop("A worker waits to fill a batch only when a backlog waits at the broker."),
 							&IpflowBatchTimeoutMs, IPFLOW_DEFAULT_BATCH_TIMEOUT_MS,
 							IPFLOW_MIN_BATCH_TIMEOUT_MS, IPFLOW_MAX_BATCH_TIMEOUT_MS,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);

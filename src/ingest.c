@@ -508,11 +508,11 @@ IngestDrainPipe(void)
 }
 
 /*
- * Collects the messages that have arrived, up to ipflow.batch_size, and
- * spends at most ipflow.batch_timeout after the first one doing so.  It never
- * waits for a batch to fill: a worker that is free stores at once what came
- * (low latency at low rates), and while it stores a batch the next one
- * queues up (big batches at high rates).  Returns how many; 0 after an idle
+ * Collects the messages that have arrived, up to ipflow.batch_size.  A
+ * worker that is free stores at once what came (low latency at low rates),
+ * and while it stores a batch the next one queues up (big batches at high
+ * rates); only with a backlog at the broker does it wait, at most
+ * ipflow.batch_timeout, to fill a batch.  Returns how many; 0 after an idle
  * second or a signal.
  */
 static int
