@@ -29,6 +29,9 @@ int			IpflowIngestWorkers = IPFLOW_DEFAULT_INGEST_WORKERS;
 int			IpflowBatchSize = IPFLOW_DEFAULT_BATCH_SIZE;
 int			IpflowBatchTimeoutMs = IPFLOW_DEFAULT_BATCH_TIMEOUT_MS;
 int			IpflowDumpLagS = IPFLOW_DEFAULT_DUMP_LAG_S;
+int			IpflowTrainWorkers = IPFLOW_DEFAULT_TRAIN_WORKERS;
+char	   *IpflowAnomalyTopic = NULL;
+double		IpflowAnomalyThreshold = IPFLOW_DEFAULT_ANOMALY_THRESHOLD;
 
 static const struct config_enum_entry redis_backend_options[] = {
 	{"auto", REDIS_BACKEND_AUTO, false},
@@ -234,6 +237,25 @@ IpflowDefineGucs(void)
 							&IpflowBatchTimeoutMs, IPFLOW_DEFAULT_BATCH_TIMEOUT_MS,
 							IPFLOW_MIN_BATCH_TIMEOUT_MS, IPFLOW_MAX_BATCH_TIMEOUT_MS,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.train_workers",
+							gettext_noop("Background workers one ipflow.train() call fits models in."),
+							gettext_noop("Also bounded by max_worker_processes; 0 fits in the calling backend."),
+							&IpflowTrainWorkers, IPFLOW_DEFAULT_TRAIN_WORKERS,
+							IPFLOW_MIN_TRAIN_WORKERS, IPFLOW_MAX_TRAIN_WORKERS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("ipflow.anomaly_topic",
+							   gettext_noop("Kafka topic the streaming anomaly detector publishes alerts to."),
+							   NULL, &IpflowAnomalyTopic, "AnomalyTopic",
+							   PGC_SIGHUP, 0, CheckTopic, NULL, NULL);
+
+	DefineCustomRealVariable("ipflow.anomaly_threshold",
+							 gettext_noop("Anomaly score from which the streaming detector raises an alert."),
+							 gettext_noop("Scores are in [0, 1); higher is more anomalous."),
+							 &IpflowAnomalyThreshold, IPFLOW_DEFAULT_ANOMALY_THRESHOLD,
+							 IPFLOW_MIN_ANOMALY_THRESHOLD, IPFLOW_MAX_ANOMALY_THRESHOLD,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ipflow");

@@ -28,6 +28,14 @@ typedef enum RedisBackend
 #define IPFLOW_MIN_DUMP_LAG_S 0
 #define IPFLOW_MAX_DUMP_LAG_S (366 * 24 * 3600)
 
+#define IPFLOW_DEFAULT_TRAIN_WORKERS 2
+#define IPFLOW_MIN_TRAIN_WORKERS 0
+#define IPFLOW_MAX_TRAIN_WORKERS 64
+
+#define IPFLOW_DEFAULT_ANOMALY_THRESHOLD 0.99
+#define IPFLOW_MIN_ANOMALY_THRESHOLD 0.0
+#define IPFLOW_MAX_ANOMALY_THRESHOLD 1.0
+
 #define IPFLOW_MAX_MESSAGE_BYTES (1024 * 1024)
 
 extern char *IpflowDatabase;
@@ -46,6 +54,9 @@ extern int	IpflowIngestWorkers;
 extern int	IpflowBatchSize;
 extern int	IpflowBatchTimeoutMs;
 extern int	IpflowDumpLagS;
+extern int	IpflowTrainWorkers;
+extern char *IpflowAnomalyTopic;
+extern double IpflowAnomalyThreshold;
 
 extern void IpflowDefineGucs(void);
 

@@ -330,3 +330,55 @@ GRANT EXECUTE ON FUNCTION @extschema@.start_sender() TO ipflow_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.stop_sender() TO ipflow_admin;
 GRANT EXECUTE ON FUNCTION @extschema@.sender_status() TO ipflow_reader;
 GRANT SELECT ON @extschema@.sender TO ipflow_reader;
+
+-- Forecasting: one model per IP and feature, fitted by ipflow.train().
+CREATE TABLE @extschema@.models (
+    src_ip inet NOT NULL,
+    feature text NOT NULL,
+    params jsonb NOT NULL,
+    model jsonb NOT NULL,
+    n_points int NOT NULL,
+    history_from timestamptz NOT NULL,
+    history_until timestamptz NOT NULL,
+    horizon int NOT NULL,
+    fit_ms float8 NOT NULL,
+    sigma float8 NOT NULL,
+    iterations int NOT NULL,
+    trained_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (src_ip, feature)
+);
+COMMENT ON TABLE @extschema@.models IS 'Forecasting models per IP and feature: parameters as given, fitted coefficients (the model JSON), fit statistics';
+
+-- The forecasts of the latest models; y is the real value once it arrived.
+CREATE TABLE @extschema@.forecasts (
+    src_ip inet NOT NULL,
+    feature text NOT NULL,
+    ds timestamptz NOT NULL,
+    y float8,
+    yhat float8 NOT NULL,
+    yhat_lower float8 NOT NULL,
+    yhat_upper float8 NOT NULL,
+    trained_at timestamptz NOT NULL,
+    PRIMARY KEY (src_ip, feature, ds)
+);
+COMMENT ON TABLE @extschema@.forecasts IS 'Forecasts per IP, feature and time with their interval; y is filled in as real values arrive';
+
+-- Anomalies found by the streaming detector (source stream) and by
+-- ipflow.detect() against the stored forecasts (source forecast).
+CREATE TABLE @extschema@.anomalies (
+    src_ip inet NOT NULL,
+    feature text NOT NULL,
+    ts timestamptz NOT NULL,
+    value float8 NOT NULL,
+    expected float8,
+    lower float8,
+    upper float8,
+    score float8 NOT NULL CHECK (score >= 0 AND score < 1),
+    source text NOT NULL CHECK (source IN ('stream', 'forecast')),
+    detected_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (src_ip, feature, ts, source)
+);
+COMMENT ON TABLE @extschema@.anomalies IS 'Anomalous values per IP and feature with the expected range and a score in [0, 1)';
+
+GRANT SELECT ON @extschema@.models, @extschema@.forecasts, @extschema@.anomalies TO ipflow_reader;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.models, @extschema@.forecasts, @extschema@.anomalies TO ipflow_admin;
