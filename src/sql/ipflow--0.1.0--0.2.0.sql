@@ -382,3 +382,33 @@ COMMENT ON TABLE @extschema@.anomalies IS 'Anomalous values per IP and feature w
 
 GRANT SELECT ON @extschema@.models, @extschema@.forecasts, @extschema@.anomalies TO ipflow_reader;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.models, @extschema@.forecasts, @extschema@.anomalies TO ipflow_admin;
+
+CREATE FUNCTION @extschema@.forecast(src_ip inet, feature text, horizon int DEFAULT 8,
+                                     params jsonb DEFAULT '{}')
+RETURNS TABLE (ds timestamptz, yhat float8, yhat_lower float8, yhat_upper float8)
+AS 'MODULE_PATHNAME', 'ipflow_forecast'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.forecast(inet, text, int, jsonb) IS 'Fits the model of one IP and feature now and forecasts the next horizon timestamps of its calendar';
+
+CREATE FUNCTION @extschema@.backtest(src_ip inet, feature text, origins int DEFAULT 20,
+                                     horizon int DEFAULT 8, params jsonb DEFAULT '{}',
+                                     test_fraction float8 DEFAULT 0.4)
+RETURNS TABLE (origins int, points int, mae float8, rmse float8, smape float8, mase float8,
+               coverage float8, naive_mae float8, naive_mase float8)
+AS 'MODULE_PATHNAME', 'ipflow_backtest'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.backtest(inet, text, int, int, jsonb, float8) IS 'Rolling-origin evaluation of the model of one IP and feature: MAE, RMSE, sMAPE, MASE, interval coverage, and the seasonal naive baseline';
+
+CREATE FUNCTION @extschema@.train(feature text DEFAULT NULL, horizon int DEFAULT 8,
+                                  params jsonb DEFAULT '{}')
+RETURNS TABLE (models int, skipped int, failed int, workers int, seconds float8)
+AS 'MODULE_PATHNAME', 'ipflow_train'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.train(text, int, jsonb) IS 'Fits one model per IP and feature (NULL: every feature) in parallel workers into ipflow.models and ipflow.forecasts';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.forecast(inet, text, int, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.backtest(inet, text, int, int, jsonb, float8) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.train(text, int, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.forecast(inet, text, int, jsonb) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.backtest(inet, text, int, int, jsonb, float8) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.train(text, int, jsonb) TO ipflow_admin;

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(139);
+SELECT plan(156);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -159,6 +159,30 @@ SELECT lives_ok($$SELECT ipflow.gbt_train('pgtap_model', 'SELECT x::float8 AS a,
     'y', '{"split": {"test_fraction": 0}}')$$, 'a superuser can train');
 SELECT current_setting('data_directory') || '/pgtap_model.json' AS model_file \gset
 
+-- forecasting: the admin trains, the reader forecasts on the fly and reads
+SELECT has_table('ipflow', 'models', 'table ipflow.models');
+SELECT has_table('ipflow', 'forecasts', 'table ipflow.forecasts');
+SELECT has_function('ipflow', 'forecast', ARRAY['inet', 'text', 'integer', 'jsonb']);
+SELECT has_function('ipflow', 'backtest', ARRAY['inet', 'text', 'integer', 'integer', 'jsonb', 'double precision']);
+SELECT has_function('ipflow', 'train', ARRAY['text', 'integer', 'jsonb']);
+SELECT function_privs_are('ipflow', 'train', ARRAY['text', 'integer', 'jsonb'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot train forecasts');
+SELECT function_privs_are('ipflow', 'train', ARRAY['text', 'integer', 'jsonb'], 'public',
+    ARRAY[]::text[], 'PUBLIC cannot train forecasts');
+SELECT function_privs_are('ipflow', 'forecast', ARRAY['inet', 'text', 'integer', 'jsonb'], 'ipflow_reader',
+    ARRAY['EXECUTE'], 'the reader can forecast');
+SELECT function_privs_are('ipflow', 'forecast', ARRAY['inet', 'text', 'integer', 'jsonb'], 'public',
+    ARRAY[]::text[], 'PUBLIC cannot forecast');
+SELECT table_privs_are('ipflow', 'forecasts', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'forecasts', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+SELECT table_privs_are('ipflow', 'models', 'public', ARRAY[]::text[], 'PUBLIC cannot read forecast models');
+-- a series the roles below forecast and train (this transaction is rolled back)
+INSERT INTO ipflow.ips (src_ip, events, first_ts, last_ts, feature_count)
+VALUES ('192.0.2.90', 100, '2022-01-03', '2022-01-07', array_fill(100::bigint, ARRAY[9]));
+INSERT INTO ipflow.history (src_ip, feature, ds, value)
+SELECT '192.0.2.90', 'allow', ts, 10 + x % 5
+  FROM generate_series(1, 100) AS x, LATERAL (SELECT '2022-01-03'::timestamptz + x * interval '1 hour' AS ts) t;
+
 -- what each role can actually do
 SET ROLE ipflow_reader;
 SELECT throws_ok($$SELECT * FROM ipflow.load_config('{}')$$, '42501', NULL,
@@ -194,6 +218,10 @@ SELECT throws_ok($$SELECT ipflow.stop_sender()$$, '42501', NULL, 'the reader is 
 SELECT lives_ok($$SELECT count(*) FROM ipflow.profiles$$, 'the reader can read profiles');
 SELECT lives_ok($$SELECT count(*) FROM ipflow.generated_anomalies$$, 'the reader can read the ground truth');
 SELECT lives_ok($$SELECT count(*) FROM ipflow.sender$$, 'the reader can read ipflow.sender');
+SELECT is((SELECT count(*) FROM ipflow.forecast('192.0.2.90', 'allow', 4)), 4::bigint,
+    'the reader can forecast on the fly');
+SELECT throws_ok($$SELECT * FROM ipflow.train('allow')$$, '42501', NULL, 'the reader is refused train');
+SELECT throws_ok($$DELETE FROM ipflow.forecasts$$, '42501', NULL, 'the reader cannot delete forecasts');
 RESET ROLE;
 
 SET ROLE ipflow_admin;
@@ -217,6 +245,11 @@ SELECT lives_ok($$SELECT count(*) FROM ipflow.generate_events(3, '2022-01-03', 4
     '{"profiles": ["192.0.2.77"], "anomaly_rate": 0.5}')$$, 'the admin can generate');
 SELECT lives_ok($$DELETE FROM ipflow.generated_anomalies WHERE seed = 5$$, 'the admin can clear the ground truth');
 SELECT lives_ok($$SELECT ipflow.stop_sender()$$, 'the admin can stop the sender');
+SET ipflow.train_workers = 0;
+SELECT ok((SELECT models >= 1 FROM ipflow.train('allow', 4)), 'the admin can train forecasts');
+SELECT is((SELECT count(*) FROM ipflow.forecasts WHERE src_ip = '192.0.2.90'), 4::bigint,
+    'the admin''s training stored the forecast');
+RESET ipflow.train_workers;
 SELECT throws_ok($$SELECT ipflow.load_csv('/nonexistent.csv')$$, '42501', NULL,
     'the admin needs pg_read_server_files to load a file');
 SELECT throws_ok($$CALL ipflow.send_json_dir('/nonexistent')$$, '42501', NULL,
