@@ -4,7 +4,9 @@
  *
  * A series is ipflow.history (samples dumped from Redis) plus the events
  * not dumped yet: the same samples the Redis mirror holds, read from the
- * table they came from, so training needs no Redis round trip.
+ * table they came from, so training needs no Redis round trip.  Dumps move
+ * a series' samples in time order, so the events not dumped yet are those
+ * after the last dumped sample: one index probe, not one per event.
  */
 #include "postgres.h"
 
@@ -119,8 +121,8 @@ SeriesPlan(int feature)
 					   " UNION ALL"
 					   " SELECT e.ts, e.%s::float8 FROM ipflow.events e"
 					   " WHERE e.src_ip = $1 AND e.%s IS NOT NULL"
-					   " AND NOT EXISTS (SELECT 1 FROM ipflow.history h"
-					   " WHERE h.src_ip = $1 AND h.feature = $2 AND h.ds = e.ts)"
+					   " AND e.ts > coalesce((SELECT max(h.ds) FROM ipflow.history h"
+					   " WHERE h.src_ip = $1 AND h.feature = $2), '-infinity')"
 					   " ORDER BY 1",
 					   column, column);
 		plan = SPI_prepare(sql, 2, types);
