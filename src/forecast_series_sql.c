@@ -24,23 +24,6 @@
 /* One kept plan per feature: training reads thousands of series. */
 static SPIPlanPtr series_plans[EVENT_NFEATURES];
 
-/* The index of a feature in ipflow.features(); errors name the known ones. */
-int
-IpflowFeatureIndex(const char *name)
-{
-	int			f;
-
-	for (f = 0; f < EVENT_NFEATURES; f++)
-		if (strcmp(name, EventFeatureNames[f]) == 0)
-			return f;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown feature \"%s\"", name),
-			 errhint("Use one of ipflow.features(): unq_dst_ip, allow, drop, frequency, pkts_sent, "
-					 "pkts_received, bytesin, bytesout, unq_dst_port.")));
-	return -1;
-}
-
 /* Reports an error of the forecasting core, naming the setting at fault. */
 void
 ForecastErrorReport(const ForecastError *error, const char *context)

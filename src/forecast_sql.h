@@ -22,7 +22,6 @@ typedef struct ForecastSeries
 /* Seconds between 1970-01-01 and Postgres' epoch, 2000-01-01. */
 #define FORECAST_PG_EPOCH_SECONDS 946684800.0
 
-extern int	IpflowFeatureIndex(const char *name);
 extern void ForecastParamsFromJsonb(Jsonb *jsonb, ForecastParams *params);
 extern char *ForecastParamsText(Jsonb *jsonb);
 extern void ForecastCheckHorizon(int horizon);

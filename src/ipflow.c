@@ -12,6 +12,7 @@
 #include "utils/acl.h"
 #include "utils/tuplestore.h"
 
+#include "event.h"
 #include "guc.h"
 #include "ipflow.h"
 #include "launcher.h"
@@ -95,4 +96,21 @@ Datum
 ipflow_preloaded(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(IpflowPreloaded);
+}
+
+/* The index of a feature in ipflow.features(); errors name the known ones. */
+int
+IpflowFeatureIndex(const char *name)
+{
+	int			f;
+
+	for (f = 0; f < EVENT_NFEATURES; f++)
+		if (strcmp(name, EventFeatureNames[f]) == 0)
+			return f;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown feature \"%s\"", name),
+			 errhint("Use one of ipflow.features(): unq_dst_ip, allow, drop, frequency, pkts_sent, "
+					 "pkts_received, bytesin, bytesout, unq_dst_port.")));
+	return -1;
 }

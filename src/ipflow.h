@@ -12,5 +12,6 @@ extern bool IpflowPreloaded;
 extern void IpflowRequirePreload(const char *feature);
 extern void IpflowRequireFileReader(const char *what);
 extern void IpflowMaterializeResult(FunctionCallInfo fcinfo);
+extern int	IpflowFeatureIndex(const char *name);
 
 #endif

@@ -72,23 +72,6 @@ static DumpedRange *pending_deletes = NULL;
 static RedisBackend pending_backend;
 static bool callback_registered = false;
 
-/* Looks up a feature by name; errors name the known ones. */
-static int
-FeatureIndex(const char *name)
-{
-	int			f;
-
-	for (f = 0; f < EVENT_NFEATURES; f++)
-		if (strcmp(name, EventFeatureNames[f]) == 0)
-			return f;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown feature \"%s\"", name),
-			 errhint("Use one of ipflow.features(): unq_dst_ip, allow, drop, frequency, pkts_sent, "
-					 "pkts_received, bytesin, bytesout, unq_dst_port.")));
-	return -1;
-}
-
 /* A connection for a SQL function, or an error that says what to do. */
 static redisContext *
 SqlRedisOpen(RedisBackend *backend)
@@ -278,7 +261,7 @@ ipflow_redis_series(PG_FUNCTION_ARGS)
 	InetDatumGetIp(PG_GETARG_DATUM(0), &ip);
 	IpFormat(&ip, ip_text);
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	(void) FeatureIndex(feature);
+	(void) IpflowFeatureIndex(feature);
 	from = PG_ARGISNULL(2) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(2);
 	to = PG_ARGISNULL(3) ? DT_NOEND : PG_GETARG_TIMESTAMPTZ(3);
 	if (from > to)
@@ -665,7 +648,7 @@ ipflow_dump(PG_FUNCTION_ARGS)
 	int			f;
 
 	if (only)
-		(void) FeatureIndex(only);
+		(void) IpflowFeatureIndex(only);
 	if (IsInParallelMode())
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),

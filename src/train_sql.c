@@ -26,6 +26,7 @@
 #include "event.h"
 #include "forecast_sql.h"
 #include "guc.h"
+#include "ipflow.h"
 #include "train.h"
 
 PG_FUNCTION_INFO_V1(ipflow_train);
