@@ -588,6 +588,7 @@ DumpFromEvents(const char *feature, TimestampTz cutoff)
 	sql = psprintf("INSERT INTO ipflow.history (src_ip, feature, ds, value)"
 				   " SELECT e.src_ip, $1, e.ts, e.%s FROM ipflow.events e"
 				   " WHERE e.%s IS NOT NULL AND e.ts < $2"
+				   " ORDER BY e.src_ip, e.ts"	/* a series' rows together: training reads them */
 				   " ON CONFLICT (src_ip, feature, ds) DO NOTHING",
 				   quote_identifier(feature), quote_identifier(feature));
 	args[0] = CStringGetTextDatum(feature);

@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "event.h"
 #include "forecast_sql.h"
 #include "train.h"
 
@@ -40,6 +41,9 @@ TrainClaimed(TrainShared *shared, TrainItem *item, const ForecastParams *params,
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, psprintf("fitting %s of %s",
+												   EventFeatureNames[item->feature],
+												   DatumGetCString(DirectFunctionCall1(inet_out, ip))));
 	PG_TRY();
 	{
 		Jsonb	   *params_jsonb;
