@@ -3,7 +3,8 @@
 # entrypoint (/docker-entrypoint-initdb.d), and by test/integration against
 # the test harness.  Each step can be run on its own:
 #
-#   init-ipflow.sh [STEP...]      default: extensions config reader init schedule sender
+#   init-ipflow.sh [STEP...]      default: $IPFLOW_INIT_STEPS, or
+#                                 extensions config reader init schedule sender
 #
 # Environment: PGDATABASE/PGUSER (default POSTGRES_DB/POSTGRES_USER), IPFLOW_DATA_DIR
 # (seed-config.json and logs.csv, as the server reads them), IPFLOW_READER_USER and
@@ -64,9 +65,11 @@ SQL
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(extensions config reader init schedule sender)
+[ ${#steps[@]} -gt 0 ] || read -r -a steps <<<"${IPFLOW_INIT_STEPS:-extensions config reader init schedule sender}"
 for s in "${steps[@]}"; do
     declare -F "step_$s" >/dev/null || { say "unknown step $s"; exit 2; }
+done
+for s in "${steps[@]}"; do
     say "$s"
     "step_$s"
 done

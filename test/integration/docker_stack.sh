@@ -89,6 +89,10 @@ started=$(sql -c "SELECT now()")
 for step in extensions config reader init; do
     if "$init" "$step" >"$work/init-$step.log" 2>&1; then ok 0 "init step $step"; else ok 1 "init step $step" "$(tail -3 "$work/init-$step.log")"; fi
 done
+is "$(IPFLOW_INIT_STEPS='extensions config' "$init" 2>&1 >/dev/null | grep '^init-ipflow:' | tr '\n' ' ')" "init-ipflow: extensions init-ipflow: config " \
+    "IPFLOW_INIT_STEPS picks the steps, and running them again is harmless"
+err=$("$init" extensions nonsense 2>&1 || true)
+ok "$([[ $err == 'init-ipflow: unknown step nonsense' ]]; echo $?)" "an unknown step is refused before any step runs" "$err"
 is "$(sql -c "SELECT string_agg(extname, ' ' ORDER BY extname) FROM pg_extension WHERE extname IN ('ipflow', 'pg_cron')")" \
     "ipflow pg_cron" "the extensions exist"
 is "$(sql -c "SELECT count(*) FROM ipflow.ip_partitions WHERE src_ip IN ('46.39.79.251', '229.46.205.74', '187.44.158.33')")" 3 \
