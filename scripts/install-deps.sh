@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ipflow needs to build, run, test and benchmark.
-# Shared by the demo, the test command, CI and docker/ (one list, one place).
+# Installs the Debian packages ipflow needs, by group (default: all).
+# Shared by the demo, the test command, CI and docker/ (one list, one place):
+#
+#   scripts/install-deps.sh              everything: build, run, test, benchmark
+#   scripts/install-deps.sh build run    what docker/postgres/Dockerfile's build stage needs
+#   scripts/install-deps.sh run          what a server running ipflow needs
+#   scripts/install-deps.sh --list GROUP...   only print the packages
 set -euo pipefail
 
-packages=(
-    gcc make pkg-config
-    postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
-    libtap-parser-sourcehandler-pgtap-perl
-    librdkafka-dev libhiredis-dev libzstd-dev
-    redis-server redis-tools kcat
-    valgrind cppcheck bc
+declare -A groups=(
+    # compile ipflow with PGXS (the server's headers pull in clang for JIT bitcode)
+    [build]="gcc make pkg-config postgresql-server-dev-15 librdkafka-dev libhiredis-dev libzstd-dev"
+    # a server with ipflow preloaded: pg_cron and the client libraries
+    [run]="postgresql-15-cron librdkafka1 libhiredis0.14"
+    # the harness (Postgres, Redis, Kafka clients), the suites and the linters;
+    # docker-compose only validates docker/docker-compose.yml here
+    [test]="postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+            redis-server redis-tools kcat valgrind cppcheck bc docker-compose"
 )
+
+list_only=0
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(build run test)
+packages=()
+for g in "${wanted[@]}"; do
+    [ -n "${groups[$g]:-}" ] || { echo "install-deps: unknown group $g (build, run, test)" >&2; exit 2; }
+    read -r -a list <<<"$(echo ${groups[$g]})"
+    packages+=("${list[@]}")
+done
+if [ $list_only = 1 ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,7 +8,7 @@ SELECT extversion = default_version AS up_to_date
 -- the roles survive a reinstall and keep their membership
 SELECT pg_has_role('ipflow_admin', 'ipflow_reader', 'MEMBER') AS admin_reads;
 -- an updated install has exactly what a fresh one has: objects, columns,
--- function signatures, indexes, privileges
+-- function signatures, indexes, view definitions, privileges
 CREATE FUNCTION pg_temp.ipflow_schema() RETURNS SETOF text LANGUAGE sql AS $$
   SELECT pg_describe_object(classid, objid, 0) FROM pg_depend
    WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
@@ -25,6 +25,10 @@ CREATE FUNCTION pg_temp.ipflow_schema() RETURNS SETOF text LANGUAGE sql AS $$
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'ipflow'
   UNION ALL
   SELECT indexdef FROM pg_indexes WHERE schemaname = 'ipflow'
+  UNION ALL
+  SELECT format('view %s: %s', c.relname, pg_get_viewdef(c.oid))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ipflow'
+   WHERE c.relkind = 'v'
   UNION ALL
   SELECT format('%s %s %s', c.relname, c.relacl, c.reloptions)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'ipflow'

@@ -421,3 +421,86 @@ BEGIN
 EXCEPTION WHEN feature_not_supported OR syntax_error THEN
     NULL;
 END $$;
+-- Views for dashboards (Superset or any SQL client): long format, one row
+-- per time and IP (and feature), so a chart filters by IP and feature and
+-- aggregates with SUM, AVG or MAX.  A filter on src_ip reaches the primary
+-- keys of events, forecasts and anomalies.
+
+-- Real values beside the forecast and its interval, per IP, feature and
+-- time: the forecasts (actual once the event arrived), and the history the
+-- series' model was fitted on (actual only).
+CREATE VIEW @extschema@.v_forecast_vs_actual AS
+SELECT f.ds, f.src_ip, f.feature,
+       coalesce(CASE f.feature
+                    WHEN 'unq_dst_ip' THEN e.unq_dst_ip WHEN 'allow' THEN e.allow
+                    WHEN 'drop' THEN e."drop" WHEN 'frequency' THEN e.frequency
+                    WHEN 'pkts_sent' THEN e.pkts_sent WHEN 'pkts_received' THEN e.pkts_received
+                    WHEN 'bytesin' THEN e.bytesin WHEN 'bytesout' THEN e.bytesout
+                    WHEN 'unq_dst_port' THEN e.unq_dst_port END::float8, f.y) AS actual,
+       f.yhat, f.yhat_lower, f.yhat_upper, f.trained_at
+  FROM @extschema@.forecasts f
+  LEFT JOIN @extschema@.events e ON e.src_ip = f.src_ip AND e.ts = f.ds
+UNION ALL
+SELECT e.ts, m.src_ip, m.feature,
+       CASE m.feature
+           WHEN 'unq_dst_ip' THEN e.unq_dst_ip WHEN 'allow' THEN e.allow
+           WHEN 'drop' THEN e."drop" WHEN 'frequency' THEN e.frequency
+           WHEN 'pkts_sent' THEN e.pkts_sent WHEN 'pkts_received' THEN e.pkts_received
+           WHEN 'bytesin' THEN e.bytesin WHEN 'bytesout' THEN e.bytesout
+           WHEN 'unq_dst_port' THEN e.unq_dst_port END::float8,
+       NULL, NULL, NULL, m.trained_at
+  FROM @extschema@.models m
+  JOIN @extschema@.events e ON e.src_ip = m.src_ip AND e.ts >= m.history_from
+ WHERE NOT EXISTS (SELECT FROM @extschema@.forecasts f
+                    WHERE f.src_ip = m.src_ip AND f.feature = m.feature AND f.ds = e.ts);
+COMMENT ON VIEW @extschema@.v_forecast_vs_actual IS 'Per IP, feature and time: the real value (from events), the forecast and its interval';
+
+-- Anomalies with their expected range, which side they fell on, and how
+-- long after the event was stored they were flagged.
+CREATE VIEW @extschema@.v_anomalies AS
+SELECT a.ts, a.src_ip, a.feature, a.value, a.expected, a.lower, a.upper, a.score, a.source,
+       CASE WHEN a.value > a.upper THEN 'above' WHEN a.value < a.lower THEN 'below' END AS direction,
+       a.detected_at,
+       extract(epoch FROM a.detected_at - e.ingested_at)::float8 AS detection_delay_s
+  FROM @extschema@.anomalies a
+  LEFT JOIN @extschema@.events e ON e.src_ip = a.src_ip AND e.ts = a.ts;
+COMMENT ON VIEW @extschema@.v_anomalies IS 'Anomalies with score, expected range, source and the delay from storing the event to flagging it';
+
+-- Activity per IP, feature and hour of event time: what "top talkers"
+-- charts sum.  Hours are UTC (date_bin), whatever the session's TimeZone.
+CREATE VIEW @extschema@.v_ip_activity AS
+SELECT date_bin('1 hour', e.ts, '2000-01-01 00:00+00') AS bucket, e.src_ip, v.feature,
+       count(v.value) AS events, sum(v.value) AS total, avg(v.value)::float8 AS mean, max(v.value) AS max
+  FROM @extschema@.events e
+ CROSS JOIN LATERAL (VALUES ('unq_dst_ip', e.unq_dst_ip), ('allow', e.allow), ('drop', e."drop"),
+                            ('frequency', e.frequency), ('pkts_sent', e.pkts_sent),
+                            ('pkts_received', e.pkts_received), ('bytesin', e.bytesin),
+                            ('bytesout', e.bytesout), ('unq_dst_port', e.unq_dst_port)) AS v(feature, value)
+ GROUP BY 1, 2, 3;
+COMMENT ON VIEW @extschema@.v_ip_activity IS 'Per IP, feature and hour of event time: events, total, mean and max of the feature';
+
+-- Ingestion per minute of storage time and partition over the last day
+-- (the BRIN index on ingested_at finds that day without reading the rest):
+-- events stored, rate, IPs, and how far storage trailed the event time.
+-- ipflow.stats keeps no history, so the broker backlog (messages behind,
+-- per partition) appears in the current minute only, in rows of its own.
+CREATE VIEW @extschema@.v_ingest_stats AS
+SELECT date_bin('1 minute', e.ingested_at, '2000-01-01 00:00+00') AS minute, e.kafka_partition,
+       count(*) AS events, count(*) / 60.0::float8 AS events_per_second,
+       count(DISTINCT e.src_ip) AS ips,
+       avg(extract(epoch FROM e.ingested_at - e.ts))::float8 AS delay_avg_s,
+       max(extract(epoch FROM e.ingested_at - e.ts))::float8 AS delay_max_s,
+       NULL::bigint AS backlog
+  FROM @extschema@.events e
+ WHERE e.ingested_at >= now() - interval '1 day'
+ GROUP BY 1, 2
+UNION ALL
+SELECT date_bin('1 minute', now(), '2000-01-01 00:00+00'), p.key::int, 0, 0, 0, NULL, NULL, sum(p.value::bigint)
+  FROM @extschema@.worker_stats() s
+ CROSS JOIN LATERAL jsonb_each_text(s.lag_by_partition) AS p(key, value)
+ WHERE @extschema@.preloaded() AND s.kind = 'ingest'
+ GROUP BY p.key;
+COMMENT ON VIEW @extschema@.v_ingest_stats IS 'Per minute of the last day and partition: events stored, rate, IPs, event-to-storage delay; current broker backlog';
+
+GRANT SELECT ON @extschema@.v_forecast_vs_actual, @extschema@.v_anomalies, @extschema@.v_ip_activity,
+    @extschema@.v_ingest_stats TO ipflow_reader;

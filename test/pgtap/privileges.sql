@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(156);
+SELECT plan(172);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -56,6 +56,19 @@ SELECT has_role('ipflow_admin');
 SELECT has_role('ipflow_reader');
 SELECT is_member_of('ipflow_reader', 'ipflow_admin');
 SELECT ok(ipflow.preloaded(), 'the harness preloads ipflow');
+
+-- views for dashboards
+SELECT has_view('ipflow', 'v_forecast_vs_actual', 'view ipflow.v_forecast_vs_actual');
+SELECT columns_are('ipflow', 'v_forecast_vs_actual', ARRAY['ds', 'src_ip', 'feature', 'actual', 'yhat',
+    'yhat_lower', 'yhat_upper', 'trained_at']);
+SELECT has_view('ipflow', 'v_anomalies', 'view ipflow.v_anomalies');
+SELECT columns_are('ipflow', 'v_anomalies', ARRAY['ts', 'src_ip', 'feature', 'value', 'expected', 'lower',
+    'upper', 'score', 'source', 'direction', 'detected_at', 'detection_delay_s']);
+SELECT has_view('ipflow', 'v_ip_activity', 'view ipflow.v_ip_activity');
+SELECT columns_are('ipflow', 'v_ip_activity', ARRAY['bucket', 'src_ip', 'feature', 'events', 'total', 'mean', 'max']);
+SELECT has_view('ipflow', 'v_ingest_stats', 'view ipflow.v_ingest_stats');
+SELECT columns_are('ipflow', 'v_ingest_stats', ARRAY['minute', 'kafka_partition', 'events', 'events_per_second',
+    'ips', 'delay_avg_s', 'delay_max_s', 'backlog']);
 
 -- what the catalog grants
 SELECT function_privs_are('ipflow', 'load_config', ARRAY['jsonb'], 'ipflow_reader', ARRAY[]::text[],
@@ -126,6 +139,8 @@ SELECT table_privs_are('ipflow', 'real_events', 'ipflow_admin',
     ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
 SELECT table_privs_are('ipflow', 'sender', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'profiles', 'public', ARRAY[]::text[], 'PUBLIC cannot read profiles');
+SELECT table_privs_are('ipflow', v, 'ipflow_reader', ARRAY['SELECT'], 'the reader may read ' || v)
+  FROM unnest(ARRAY['v_forecast_vs_actual', 'v_anomalies', 'v_ip_activity', 'v_ingest_stats']) AS v;
 
 -- boosted trees: the admin trains, imports and exports; the reader predicts
 SELECT has_table('ipflow', 'gbt_models', 'table ipflow.gbt_models');
@@ -222,6 +237,8 @@ SELECT is((SELECT count(*) FROM ipflow.forecast('192.0.2.90', 'allow', 4)), 4::b
     'the reader can forecast on the fly');
 SELECT throws_ok($$SELECT * FROM ipflow.train('allow')$$, '42501', NULL, 'the reader is refused train');
 SELECT throws_ok($$DELETE FROM ipflow.forecasts$$, '42501', NULL, 'the reader cannot delete forecasts');
+SELECT lives_ok(format('SELECT count(*) FROM ipflow.%I', v), 'the reader can query ipflow.' || v)
+  FROM unnest(ARRAY['v_forecast_vs_actual', 'v_anomalies', 'v_ip_activity', 'v_ingest_stats']) AS v;
 RESET ROLE;
 
 SET ROLE ipflow_admin;
