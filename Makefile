@@ -20,7 +20,7 @@ DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts are kept as they were, beside the upgrade scripts
 DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*.sql))
 
-REGRESS = load_config partition guc redis_args gbt generator upgrade
+REGRESS = load_config partition guc redis_args gbt generator schedules upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

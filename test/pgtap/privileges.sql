@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(139);
+SELECT plan(150);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -155,6 +155,26 @@ SELECT function_privs_are('ipflow', 'gbt_import', ARRAY['text', 'text'], 'ipflow
 SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
 SELECT table_privs_are('ipflow', 'gbt_models', 'public', ARRAY[]::text[], 'PUBLIC cannot read models');
+-- schedules: the admin schedules, the reader sees the jobs; the dump job's
+-- role writes history (test/pgtap/schedules.sql tests them in action)
+SELECT has_function('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text']);
+SELECT has_function('ipflow', 'unschedule_jobs', ARRAY[]::text[]);
+SELECT has_view('ipflow', 'jobs', 'view ipflow.jobs');
+SELECT function_privs_are('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can schedule');
+SELECT function_privs_are('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot schedule');
+SELECT function_privs_are('ipflow', 'unschedule_jobs', ARRAY[]::text[], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can unschedule');
+SELECT function_privs_are('ipflow', 'unschedule_jobs', ARRAY[]::text[], 'public',
+    ARRAY[]::text[], 'PUBLIC cannot unschedule');
+SELECT table_privs_are('ipflow', 'jobs', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'jobs', 'public', ARRAY[]::text[], 'PUBLIC cannot read ipflow.jobs');
+
+SELECT function_privs_are('ipflow', 'cron_check', ARRAY[]::text[], 'ipflow_admin',
+    ARRAY[]::text[], 'cron_check is internal');
+SELECT table_privs_are('ipflow', 'history', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE'],
+    'the admin (the dump job''s role) can write history');
 SELECT lives_ok($$SELECT ipflow.gbt_train('pgtap_model', 'SELECT x::float8 AS a, 2.0 * x AS y FROM generate_series(1, 20) AS x',
     'y', '{"split": {"test_fraction": 0}}')$$, 'a superuser can train');
 SELECT current_setting('data_directory') || '/pgtap_model.json' AS model_file \gset
