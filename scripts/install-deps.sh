@@ -9,7 +9,7 @@ packages=(
     libtap-parser-sourcehandler-pgtap-perl
     librdkafka-dev libhiredis-dev libzstd-dev
     redis-server redis-tools kcat
-    valgrind cppcheck bc
+    valgrind cppcheck bc libxml2-utils
 )
 
 missing=()

@@ -853,3 +853,13 @@ GRANT SELECT ON @extschema@.jobs TO ipflow_reader;
 -- ipflow.dump() writes history as its caller, which is the dump job's
 -- role: ipflow_admin (the grant was missing until the job first ran as it).
 GRANT INSERT, UPDATE ON @extschema@.history TO ipflow_admin;
+
+-- Charts: one IP's feature as a self-contained SVG document.
+CREATE FUNCTION @extschema@.plot_svg(src_ip inet, feature text, "from" timestamptz DEFAULT NULL,
+                                     "to" timestamptz DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ipflow_plot_svg'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) IS 'SVG chart of one IP''s feature: real values, forecast with its interval, anomalies; the last 14 days of data by default';
+REVOKE EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) TO ipflow_reader;

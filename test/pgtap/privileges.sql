@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(150);
+SELECT plan(155);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -175,6 +175,12 @@ SELECT function_privs_are('ipflow', 'cron_check', ARRAY[]::text[], 'ipflow_admin
     ARRAY[]::text[], 'cron_check is internal');
 SELECT table_privs_are('ipflow', 'history', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE'],
     'the admin (the dump job''s role) can write history');
+-- charts: the reader draws them
+SELECT has_function('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone', 'timestamp with time zone']);
+SELECT function_privs_are('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone',
+    'timestamp with time zone'], 'ipflow_reader', ARRAY['EXECUTE'], 'the reader can draw charts');
+SELECT function_privs_are('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone',
+    'timestamp with time zone'], 'public', ARRAY[]::text[], 'PUBLIC cannot draw charts');
 SELECT lives_ok($$SELECT ipflow.gbt_train('pgtap_model', 'SELECT x::float8 AS a, 2.0 * x AS y FROM generate_series(1, 20) AS x',
     'y', '{"split": {"test_fraction": 0}}')$$, 'a superuser can train');
 SELECT current_setting('data_directory') || '/pgtap_model.json' AS model_file \gset
@@ -214,6 +220,8 @@ SELECT throws_ok($$SELECT ipflow.stop_sender()$$, '42501', NULL, 'the reader is 
 SELECT lives_ok($$SELECT count(*) FROM ipflow.profiles$$, 'the reader can read profiles');
 SELECT lives_ok($$SELECT count(*) FROM ipflow.generated_anomalies$$, 'the reader can read the ground truth');
 SELECT lives_ok($$SELECT count(*) FROM ipflow.sender$$, 'the reader can read ipflow.sender');
+SELECT lives_ok($$SELECT ipflow.plot_svg('192.0.2.1', 'allow')$$, 'the reader can draw a chart');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.jobs$$, 'the reader can read ipflow.jobs');
 RESET ROLE;
 
 SET ROLE ipflow_admin;
