@@ -583,35 +583,39 @@ ValueRange(const SvgChart *c, double *lo, double *hi)
 		*lo = fmin(*lo, c->anomalies[i].value), *hi = fmax(*hi, c->anomalies[i].value);
 }
 
-/* Every number must be finite and every point inside the time axis. */
+bool
+SvgDrawable(double v)
+{
+	return isfinite(v) && fabs(v) <= SVG_MAX_VALUE;
+}
+
+/* Every value must be drawable and every point inside the time axis. */
 static bool
 CheckInput(const SvgChart *c, char *error)
 {
 	size_t		i;
 
 #define BAD(...) (snprintf(error, SVG_ERROR_MAX, __VA_ARGS__), false)
+#define ON_AXIS(t) (isfinite(t) && (t) >= c->from && (t) <= c->to)
 	if (!isfinite(c->from) || !isfinite(c->to) || !(c->from < c->to))
 		return BAD("the time axis must go from an earlier to a later finite time");
 	if ((c->width && (c->width < SVG_MIN_SIZE || c->width > SVG_MAX_SIZE)) ||
 		(c->height && (c->height < SVG_MIN_SIZE || c->height > SVG_MAX_SIZE)))
 		return BAD("width and height must be between %d and %d", SVG_MIN_SIZE, SVG_MAX_SIZE);
 	for (i = 0; i < c->n_actual; i++)
-		if (!isfinite(c->actual[i].t) || !isfinite(c->actual[i].y) ||
-			c->actual[i].t < c->from || c->actual[i].t > c->to)
-			return BAD("real value %zu is not finite or not on the time axis", i + 1);
+		if (!ON_AXIS(c->actual[i].t) || !SvgDrawable(c->actual[i].y))
+			return BAD("real value %zu is not drawable or not on the time axis", i + 1);
 	for (i = 0; i < c->n_forecast; i++)
-		if (!isfinite(c->forecast[i].t) || !isfinite(c->forecast[i].y) ||
-			c->forecast[i].t < c->from || c->forecast[i].t > c->to)
-			return BAD("forecast %zu is not finite or not on the time axis", i + 1);
+		if (!ON_AXIS(c->forecast[i].t) || !SvgDrawable(c->forecast[i].y))
+			return BAD("forecast %zu is not drawable or not on the time axis", i + 1);
 	for (i = 0; i < c->n_band; i++)
-		if (!isfinite(c->band[i].t) || !isfinite(c->band[i].lower) || !isfinite(c->band[i].upper) ||
-			c->band[i].t < c->from || c->band[i].t > c->to)
-			return BAD("interval %zu is not finite or not on the time axis", i + 1);
+		if (!ON_AXIS(c->band[i].t) || !SvgDrawable(c->band[i].lower) || !SvgDrawable(c->band[i].upper))
+			return BAD("interval %zu is not drawable or not on the time axis", i + 1);
 	for (i = 0; i < c->n_anomalies; i++)
-		if (!isfinite(c->anomalies[i].t) || !isfinite(c->anomalies[i].value) ||
-			!isfinite(c->anomalies[i].score) ||
-			c->anomalies[i].t < c->from || c->anomalies[i].t > c->to)
-			return BAD("anomaly %zu is not finite or not on the time axis", i + 1);
+		if (!ON_AXIS(c->anomalies[i].t) || !SvgDrawable(c->anomalies[i].value) ||
+			!isfinite(c->anomalies[i].score))
+			return BAD("anomaly %zu is not drawable or not on the time axis", i + 1);
+#undef ON_AXIS
 #undef BAD
 	return true;
 }

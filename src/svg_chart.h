@@ -18,6 +18,8 @@
 #define SVG_MAX_SIZE 10000
 #define SVG_MAX_TICKS 32
 #define SVG_ERROR_MAX 256
+/* Larger values are not drawn: the distance between two of them would overflow. */
+#define SVG_MAX_VALUE 1e300
 
 /* A point of a line: time and value. */
 typedef struct SvgPoint
@@ -96,6 +98,9 @@ extern void SvgFormatNumber(double v, double step, double largest, char *out, si
 
 /* "2022-01-03 08:00" in UTC (size >= 17). */
 extern void SvgFormatTime(double t, char *out, size_t size);
+
+/* Whether a value can be drawn: finite, and at most SVG_MAX_VALUE in size. */
+extern bool SvgDrawable(double v);
 
 /* s with &, <, >, " and ' escaped for XML text and attributes, malloc'd; NULL on no memory. */
 extern char *SvgEscape(const char *s);

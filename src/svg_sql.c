@@ -203,8 +203,8 @@ ipflow_plot_svg(PG_FUNCTION_ARGS)
 					lower = ChartValue(r, 3),
 					upper = ChartValue(r, 4);
 
-		/* NaN or infinite numbers cannot be drawn: such a point is left out */
-		if (!isfinite(yhat) || !isfinite(lower) || !isfinite(upper))
+		/* NaN, infinite or astronomic numbers cannot be drawn: such a point is left out */
+		if (!SvgDrawable(yhat) || !SvgDrawable(lower) || !SvgDrawable(upper))
 			continue;
 		forecast[chart.n_forecast].t = band[chart.n_band].t = t;
 		forecast[chart.n_forecast++].y = yhat;
@@ -227,7 +227,7 @@ ipflow_plot_svg(PG_FUNCTION_ARGS)
 		a->lower = ChartValue(r, 4);
 		a->upper = ChartValue(r, 5);
 		a->score = ChartValue(r, 6);
-		if (isfinite(a->value))
+		if (SvgDrawable(a->value) && isfinite(a->score))
 			chart.n_anomalies++;
 	}
 

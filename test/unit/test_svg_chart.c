@@ -262,6 +262,9 @@ test_render(void)
 	c.from = JAN_3_2022;
 	actual[0].y = NAN;
 	ok(SvgChartRender(&c, error) == NULL && strstr(error, "real value 1"), "a NaN value: %s", error);
+	actual[0].y = 1e301;
+	ok(SvgChartRender(&c, error) == NULL && strstr(error, "real value 1 is not drawable"), "a huge value: %s", error);
+	ok(SvgDrawable(-1e300) && !SvgDrawable(INFINITY) && !SvgDrawable(NAN), "what can be drawn");
 	actual[0].y = 1;
 	actual[0].t = c.to + 1;
 	ok(SvgChartRender(&c, error) == NULL && strstr(error, "not on the time axis"), "a point off the axis: %s", error);
