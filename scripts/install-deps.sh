@@ -16,7 +16,7 @@ declare -A groups=(
     # the harness (Postgres, Redis, Kafka clients), the suites and the linters;
     # docker-compose only validates docker/docker-compose.yml here
     [test]="postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-            redis-server redis-tools kcat valgrind cppcheck bc docker-compose"
+            redis-server redis-tools kcat valgrind cppcheck bc libxml2-utils docker-compose"
 )
 
 list_only=0

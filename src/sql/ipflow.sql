@@ -747,3 +747,240 @@ COMMENT ON VIEW @extschema@.v_ingest_stats IS 'Per minute of the last day and pa
 
 GRANT SELECT ON @extschema@.v_forecast_vs_actual, @extschema@.v_anomalies, @extschema@.v_ip_activity,
     @extschema@.v_ingest_stats TO ipflow_reader;
+-- Schedules: ipflow's periodic jobs in pg_cron (1.4 or later).  pg_cron is
+-- optional: nothing below refers to it until a function runs.
+
+-- Refuses, with what to do, when pg_cron cannot run ipflow's jobs here.
+-- Called by the functions below as their (superuser) owner.
+CREATE FUNCTION @extschema@.cron_check()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    cron_db text := current_setting('cron.database_name', true);
+    version text;
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'ipflow''s schedule functions are owned by "%", who is not a superuser', current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_cron lets only superusers schedule jobs that run as another role.';
+    END IF;
+    IF cron_db IS NULL OR NOT 'pg_cron' = ANY (
+            regexp_split_to_array(replace(current_setting('shared_preload_libraries'), '"', ''), '\s*,\s*')) THEN
+        RAISE EXCEPTION 'pg_cron is not loaded in this server'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L, '
+                                'restart the server, then run CREATE EXTENSION pg_cron in database %I.',
+                                current_database(), current_database());
+    END IF;
+    IF cron_db <> current_database() THEN
+        RAISE EXCEPTION 'pg_cron runs in database "%", not in ipflow''s database "%"', cron_db, current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron keeps its jobs in the one database named by cron.database_name.',
+                  HINT = format('Set cron.database_name = %L and restart the server, or schedule the jobs by hand '
+                                'in database %I with cron.schedule_in_database(..., database => %L).',
+                                current_database(), cron_db, current_database());
+    END IF;
+    SELECT extversion INTO version FROM pg_extension WHERE extname = 'pg_cron';
+    IF version IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run CREATE EXTENSION pg_cron in this database.';
+    END IF;
+    IF to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron % is too old for ipflow''s jobs', version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'ipflow needs cron.schedule_in_database(), which pg_cron 1.4 added.',
+                  HINT = 'Install pg_cron 1.4 or later and run ALTER EXTENSION pg_cron UPDATE.';
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.cron_check() IS 'Raises an error saying what to do when pg_cron cannot run ipflow''s jobs in this database';
+
+-- The names of ipflow's jobs in pg_cron.
+CREATE FUNCTION @extschema@.job_names()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['ipflow-dump', 'ipflow-train', 'ipflow-detect', 'ipflow-gbt'] $$;
+COMMENT ON FUNCTION @extschema@.job_names() IS 'Names of ipflow''s pg_cron jobs';
+
+-- Registers ipflow's periodic work as named pg_cron jobs run by a
+-- non-superuser role.  SECURITY DEFINER because pg_cron lets only a
+-- superuser schedule jobs for another role; the commands are fixed here,
+-- and the run-as role must be one the caller could SET ROLE to.
+CREATE FUNCTION @extschema@.schedule_jobs(dump text DEFAULT '*/20 * * * *',
+                                          train text DEFAULT '5 * * * *',
+                                          detect text DEFAULT '15 * * * *',
+                                          gbt text DEFAULT '30 2 * * *',
+                                          username text DEFAULT 'ipflow_admin')
+RETURNS TABLE (jobname text, jobid bigint, schedule text, command text, run_as text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    runner pg_roles;
+    job record;
+    old record;
+BEGIN
+    PERFORM @extschema@.cron_check();
+    IF schedule_jobs.username IS NULL THEN
+        RAISE EXCEPTION 'username must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name the role the jobs run as; the default is ipflow_admin.';
+    END IF;
+    SELECT * INTO runner FROM pg_roles r WHERE r.rolname = schedule_jobs.username;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role "%" does not exist', schedule_jobs.username
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF runner.rolsuper THEN
+        RAISE EXCEPTION 'ipflow''s jobs do not run as a superuser ("%")', runner.rolname
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Run them as ipflow_admin, or as a login role granted ipflow_admin.';
+    END IF;
+    IF NOT pg_has_role(runner.oid, 'ipflow_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'role "%" does not have the privileges of ipflow_admin', runner.rolname
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('GRANT ipflow_admin TO %I;', runner.rolname);
+    END IF;
+    IF NOT pg_has_role(session_user, runner.oid, 'MEMBER') THEN
+        RAISE EXCEPTION 'permission denied to schedule jobs that run as "%"', runner.rolname
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Only members of role %I may schedule jobs as it; %I is not.',
+                                  runner.rolname, session_user);
+    END IF;
+    IF NOT runner.rolcanlogin THEN
+        RAISE EXCEPTION 'role "%" cannot log in, so pg_cron cannot run jobs as it', runner.rolname
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron starts each run as a new session of its role (a connection, or a '
+                           'background worker with cron.use_background_workers), and both refuse NOLOGIN roles.',
+                  HINT = format('Run ALTER ROLE %I LOGIN (no password is needed: see "Schedules" in ipflow''s README), '
+                                'or pass username => a login role granted ipflow_admin.', runner.rolname);
+    END IF;
+    IF NOT has_database_privilege(runner.oid, current_database(), 'CONNECT') THEN
+        RAISE EXCEPTION 'role "%" may not connect to database "%"', runner.rolname, current_database()
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('GRANT CONNECT ON DATABASE %I TO %I;', current_database(), runner.rolname);
+    END IF;
+
+    FOR job IN
+        SELECT * FROM (VALUES
+            ('ipflow-dump', dump, 'SELECT @extschema@.dump()'),
+            ('ipflow-train', train, 'SELECT * FROM @extschema@.train()'),
+            ('ipflow-detect', detect, 'SELECT @extschema@.detect()'),
+            ('ipflow-gbt', gbt,
+             'SELECT @extschema@.gbt_train(''unq_dst_ip'', ''SELECT * FROM @extschema@.events'', ''unq_dst_ip'')')
+        ) AS v(name, cron, cmd)
+    LOOP
+        -- pg_cron replaces a job in place only for the same name and role
+        -- (it keeps the job id, and so the job's run history): other jobs
+        -- of that name go, and so do all of them when the schedule is NULL.
+        FOR old IN
+            SELECT j.jobid FROM cron.job j
+             WHERE j.jobname = job.name
+               AND (job.cron IS NULL OR j.username <> runner.rolname
+                    OR j.database <> current_database() OR NOT j.active)
+        LOOP
+            PERFORM cron.unschedule(old.jobid);
+        END LOOP;
+        CONTINUE WHEN job.cron IS NULL;
+        BEGIN
+            jobid := cron.schedule_in_database(job.name, job.cron, job.cmd, current_database(), runner.rolname, true);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE EXCEPTION 'invalid schedule for %: "%"', split_part(job.name, '-', 2), job.cron
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = SQLERRM,
+                      HINT = 'A schedule is five cron fields (minute hour day month weekday), '
+                             'e.g. ''*/20 * * * *''; NULL means no such job.';
+        END;
+        jobname := job.name;
+        schedule := job.cron;
+        command := job.cmd;
+        run_as := runner.rolname;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.schedule_jobs(text, text, text, text, text) IS 'Registers (or replaces) ipflow''s pg_cron jobs ipflow-dump, ipflow-train, ipflow-detect, ipflow-gbt, run as a non-superuser role; a NULL schedule removes that job';
+
+-- Removes ipflow's pg_cron jobs; returns how many there were.
+CREATE FUNCTION @extschema@.unschedule_jobs()
+RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    old record;
+    n int := 0;
+BEGIN
+    PERFORM @extschema@.cron_check();
+    FOR old IN SELECT j.jobid FROM cron.job j WHERE j.jobname = ANY (@extschema@.job_names()) LOOP
+        PERFORM cron.unschedule(old.jobid);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.unschedule_jobs() IS 'Removes ipflow''s pg_cron jobs; returns how many were removed';
+
+-- ipflow's jobs with their latest run.  SECURITY DEFINER because pg_cron's
+-- row security shows each role only its own jobs and runs; it returns
+-- nothing without pg_cron (1.4 or later) in this database.
+CREATE FUNCTION @extschema@.job_runs(
+    OUT jobname text, OUT jobid bigint, OUT schedule text, OUT command text, OUT database text,
+    OUT username text, OUT active boolean, OUT last_status text, OUT last_start timestamptz,
+    OUT last_end timestamptz, OUT last_duration interval, OUT last_message text,
+    OUT last_success timestamptz, OUT runs bigint, OUT failed_runs bigint)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)') IS NULL
+       OR to_regclass('cron.job_run_details') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT j.jobname::text, j.jobid, j.schedule, j.command, j.database, j.username, j.active,
+           l.status, l.start_time, l.end_time, l.end_time - l.start_time, l.return_message,
+           s.last_success, coalesce(s.runs, 0), coalesce(s.failed_runs, 0)
+      FROM cron.job j
+      LEFT JOIN LATERAL (
+            SELECT d.status, d.start_time, d.end_time, d.return_message
+              FROM cron.job_run_details d WHERE d.jobid = j.jobid
+             ORDER BY d.runid DESC LIMIT 1) l ON true
+      LEFT JOIN LATERAL (
+            SELECT max(d.start_time) FILTER (WHERE d.status = 'succeeded') AS last_success,
+                   count(*) AS runs, count(*) FILTER (WHERE d.status = 'failed') AS failed_runs
+              FROM cron.job_run_details d WHERE d.jobid = j.jobid) s ON true
+     WHERE j.jobname = ANY (@extschema@.job_names())
+     ORDER BY array_position(@extschema@.job_names(), j.jobname::text), j.jobid;
+END
+$fn$;
+
+CREATE VIEW @extschema@.jobs AS SELECT * FROM @extschema@.job_runs();
+COMMENT ON VIEW @extschema@.jobs IS 'ipflow''s pg_cron jobs (schedule, command, run-as role) with their latest run (status, start, duration, message) and run counts';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.cron_check() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.schedule_jobs(text, text, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.unschedule_jobs() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.job_runs() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.schedule_jobs(text, text, text, text, text) TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.unschedule_jobs() TO ipflow_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.job_runs() TO ipflow_reader;
+GRANT SELECT ON @extschema@.jobs TO ipflow_reader;
+-- ipflow.dump() writes history as its caller, which is the dump job's
+-- role: ipflow_admin (the grant was missing until the job first ran as it).
+GRANT INSERT, UPDATE ON @extschema@.history TO ipflow_admin;
+
+-- Charts: one IP's feature as a self-contained SVG document.
+CREATE FUNCTION @extschema@.plot_svg(src_ip inet, feature text, "from" timestamptz DEFAULT NULL,
+                                     "to" timestamptz DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ipflow_plot_svg'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) IS 'SVG chart of one IP''s feature: real values, forecast with its interval, anomalies; the last 14 days of data by default';
+REVOKE EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) TO ipflow_reader;

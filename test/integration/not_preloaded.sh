@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Without shared_preload_libraries, CREATE EXTENSION warns that the workers
 # will not run, ipflow.preloaded() says so, and the functions that need no
-# worker still work.  Starts a second, short-lived cluster of its own.
+# worker still work; without pg_cron, schedule_jobs says how to load it and
+# ipflow.jobs is empty.  Starts a second, short-lived cluster of its own.
 set -euo pipefail
 pgbin=$(pg_config --bindir)
 port=$((${IPFLOW_PGPORT:-55432} + 1))
@@ -24,7 +25,7 @@ as_postgres "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w \
 
 q() { psql -h "$dir" -p "$port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
-echo "1..6"
+echo "1..8"
 warning=$(q -c "CREATE EXTENSION ipflow" 2>&1)
 if grep -q "not in shared_preload_libraries" <<<"$warning"; then
     echo "ok 1 - CREATE EXTENSION warns that the workers will not run"
@@ -51,3 +52,11 @@ if grep -q "ipflow.stats requires ipflow to be loaded via shared_preload_librari
 else
     echo "not ok 6 - ipflow.stats refuses clearly without preloading (got: $refused)"
 fi
+refused=$(q -c "SELECT * FROM ipflow.schedule_jobs()" 2>&1 || true)
+if grep -q "pg_cron is not loaded in this server" <<<"$refused" && grep -q "HINT:  Add pg_cron to shared_preload_libraries" <<<"$refused"; then
+    echo "ok 7 - schedule_jobs() refuses clearly without pg_cron"
+else
+    echo "not ok 7 - schedule_jobs() refuses clearly without pg_cron (got: $refused)"
+fi
+[ "$(q -c "SELECT count(*) FROM ipflow.jobs")" = 0 ] && echo "ok 8 - ipflow.jobs is empty without pg_cron" \
+    || echo "not ok 8 - ipflow.jobs is empty without pg_cron"

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(172);
+SELECT plan(188);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -170,6 +170,32 @@ SELECT function_privs_are('ipflow', 'gbt_import', ARRAY['text', 'text'], 'ipflow
 SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_reader', ARRAY['SELECT']);
 SELECT table_privs_are('ipflow', 'gbt_models', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
 SELECT table_privs_are('ipflow', 'gbt_models', 'public', ARRAY[]::text[], 'PUBLIC cannot read models');
+-- schedules: the admin schedules, the reader sees the jobs; the dump job's
+-- role writes history (test/pgtap/schedules.sql tests them in action)
+SELECT has_function('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text']);
+SELECT has_function('ipflow', 'unschedule_jobs', ARRAY[]::text[]);
+SELECT has_view('ipflow', 'jobs', 'view ipflow.jobs');
+SELECT function_privs_are('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can schedule');
+SELECT function_privs_are('ipflow', 'schedule_jobs', ARRAY['text', 'text', 'text', 'text', 'text'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot schedule');
+SELECT function_privs_are('ipflow', 'unschedule_jobs', ARRAY[]::text[], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can unschedule');
+SELECT function_privs_are('ipflow', 'unschedule_jobs', ARRAY[]::text[], 'public',
+    ARRAY[]::text[], 'PUBLIC cannot unschedule');
+SELECT table_privs_are('ipflow', 'jobs', 'ipflow_reader', ARRAY['SELECT']);
+SELECT table_privs_are('ipflow', 'jobs', 'public', ARRAY[]::text[], 'PUBLIC cannot read ipflow.jobs');
+
+SELECT function_privs_are('ipflow', 'cron_check', ARRAY[]::text[], 'ipflow_admin',
+    ARRAY[]::text[], 'cron_check is internal');
+SELECT table_privs_are('ipflow', 'history', 'ipflow_admin', ARRAY['SELECT', 'INSERT', 'UPDATE'],
+    'the admin (the dump job''s role) can write history');
+-- charts: the reader draws them
+SELECT has_function('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone', 'timestamp with time zone']);
+SELECT function_privs_are('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone',
+    'timestamp with time zone'], 'ipflow_reader', ARRAY['EXECUTE'], 'the reader can draw charts');
+SELECT function_privs_are('ipflow', 'plot_svg', ARRAY['inet', 'text', 'timestamp with time zone',
+    'timestamp with time zone'], 'public', ARRAY[]::text[], 'PUBLIC cannot draw charts');
 SELECT lives_ok($$SELECT ipflow.gbt_train('pgtap_model', 'SELECT x::float8 AS a, 2.0 * x AS y FROM generate_series(1, 20) AS x',
     'y', '{"split": {"test_fraction": 0}}')$$, 'a superuser can train');
 SELECT current_setting('data_directory') || '/pgtap_model.json' AS model_file \gset
@@ -239,6 +265,8 @@ SELECT throws_ok($$SELECT * FROM ipflow.train('allow')$$, '42501', NULL, 'the re
 SELECT throws_ok($$DELETE FROM ipflow.forecasts$$, '42501', NULL, 'the reader cannot delete forecasts');
 SELECT lives_ok(format('SELECT count(*) FROM ipflow.%I', v), 'the reader can query ipflow.' || v)
   FROM unnest(ARRAY['v_forecast_vs_actual', 'v_anomalies', 'v_ip_activity', 'v_ingest_stats']) AS v;
+SELECT lives_ok($$SELECT ipflow.plot_svg('192.0.2.1', 'allow')$$, 'the reader can draw a chart');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.jobs$$, 'the reader can read ipflow.jobs');
 RESET ROLE;
 
 SET ROLE ipflow_admin;
