@@ -47,9 +47,11 @@ step_init() {
     sql -c "SELECT kind || ' ' || name || ': ' || status FROM ipflow.init()"
 }
 
-# The periodic jobs (dump, train, detect, gbt) in pg_cron.
+# The periodic jobs (dump, train, detect, gbt) in pg_cron, run as
+# ipflow_admin: pg_cron starts each run as a session of it, so it needs
+# LOGIN (it has no password; jobs start as background workers here).
 step_schedule() {
-    sql -c "SELECT * FROM ipflow.schedule_jobs()"
+    sql -c "ALTER ROLE ipflow_admin LOGIN" -c "SELECT * FROM ipflow.schedule_jobs()"
 }
 
 # Profiles learned from the real logs, then a stream of synthetic IPs that
@@ -57,7 +59,7 @@ step_schedule() {
 step_sender() {
     sql -v csv="$data/logs.csv" -v ips="${IPFLOW_SENDER_IPS:-100}" -v days="${IPFLOW_SENDER_DAYS:-7}" \
         -v sph="${IPFLOW_SENDER_SECONDS_PER_HOUR:-5}" <<'SQL'
-SELECT ipflow.load_csv(:'csv') WHERE NOT EXISTS (SELECT FROM ipflow.real_events) \gset
+SELECT count(ipflow.load_csv(:'csv')) FROM (SELECT WHERE NOT EXISTS (SELECT FROM ipflow.real_events)) AS empty \gset
 SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events') \gset
 SELECT stream, resumed FROM ipflow.start_sender(:ips, date_trunc('hour', now()) - make_interval(days => :days),
                                               42, seconds_per_hour => :sph);
