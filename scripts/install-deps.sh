@@ -14,9 +14,11 @@ declare -A groups=(
     # a server with ipflow preloaded: pg_cron and the client libraries
     [run]="postgresql-15-cron librdkafka1 libhiredis0.14"
     # the harness (Postgres, Redis, Kafka clients), the suites and the linters;
-    # docker-compose only validates docker/docker-compose.yml here
+    # docker-compose only validates docker/docker-compose.yml here; Chromium
+    # and PIL take and check a screenshot of the demo's report
     [test]="postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-            redis-server redis-tools kcat valgrind cppcheck bc libxml2-utils docker-compose"
+            redis-server redis-tools kcat valgrind cppcheck bc libxml2-utils docker-compose
+            chromium python3-pil"
 )
 
 list_only=0
