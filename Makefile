@@ -8,7 +8,8 @@ CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o s
 	src/profile.o src/generator.o src/csv_events.o src/event_file.o \
 	src/forecast.o src/forecast_sort.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
 	src/forecast_calendar.o src/forecast_predict.o \
-	src/forecast_json.o src/forecast_backtest.o
+	src/forecast_json.o src/forecast_backtest.o \
+	src/anomaly.o src/anomaly_json.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o \
