@@ -129,9 +129,17 @@ FORECAST_PARAMS ?= {}
 bench-forecast: bench/bin/forecast
 	bench/bin/forecast data/logs.csv '$(FORECAST_PARAMS)'
 
+# F1 of the streaming anomaly detector on generated traffic, offline:
+#   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]
+bench/bin/anomaly: bench/anomaly.c test/unit/logs_csv.h $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-anomaly: bench/bin/anomaly
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast
+.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast bench-anomaly

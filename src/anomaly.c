@@ -10,12 +10,17 @@
  * of blowing it up).  Values go through sign(x) log1p(|x|) first: traffic
  * counts vary over orders of magnitude and deviations are relative.
  *
- * A point's robust z-score is its distance from the baseline over the
- * scale, the scale widened during the warm-up and for an hour of the day
- * never seen.  A point beyond outlier_z is remembered as pending; when the
- * next point is as far off on the same side the series has shifted: that
- * point is scored against the shifted level and the level jumps to it, so
- * a step is flagged once and then adapted to, while a lone spike leaves the
+ * A point's deviation is its residual measured against the residuals' own
+ * tails: 0 at the baseline, 1 at the learned 2 % or 98 % quantile of the
+ * residuals on its side (stochastic-approximation quantiles, at least two
+ * scales out), then one more per scale beyond it.  Traffic is heavy-tailed:
+ * a tail quantile tells a usual big hour from an unusual one better than a
+ * z-score does.  The scale is widened during the warm-up and for an hour
+ * of the day never seen.  A point beyond outlier_z scales past its tail is
+ * remembered as pending (and not learned by the tails); when the next
+ * point is as far off on the same side the series has shifted: that point
+ * is scored against the shifted level and the level jumps to it, so a step
+ * is flagged once and then adapted to, while a lone spike leaves the
  * baselines as they were.
  *
  * Exact zeros of a log-transformed series are another regime (an idle
@@ -30,9 +35,10 @@
  * flagged when the series comes back.  Probabilities are used only after a
  * few days of counts.
  *
- * Scores map a z-score (or a surprise, relative to alert_surprise) through
- * x^4 / (1 + x^4), scaled so that alert_z scores 0.99: continuous, 0 for a
- * perfect point, below 1 always.
+ * The deviation over 1 + alert_z, the calendar's surprises over
+ * alert_surprise, add up as a Euclidean norm x, scored x^4 / (1 + x^4)
+ * scaled so that x = 1 scores 0.99: continuous, 0 for a perfect point,
+ * below 1 always.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -56,9 +62,17 @@
 #define MIN_PROBABILITY 0.0001
 /* pseudo-counts of the calendar's probabilities */
 #define PRIOR_COUNT 0.02
-#define MAX_PROBABILITY 0.98
+#define MAX_PROBABILITY 0.95
+/* Surprise of a zero that scores 0.99: a series idle one point in 3000 */
+#define ZERO_ALERT_SURPRISE 8.0
+/* The scale learns residuals clipped to this many scales. */
+#define OUTLIER_CLIP 3.5
 /* Residuals teach the baselines clipped to this many scales. */
 #define HUBER_CLIP 2.0
+/* The tails: quantiles 0.02 and 0.98 of the residuals, at least 2 scales out. */
+#define TAIL_PROBABILITY 0.98
+#define TAIL_RATE 0.5
+#define TAIL_MIN 2.0
 /* Scale widening for an hour of the day that never had a point. */
 #define NEW_HOUR_WIDENING 3.0
 
@@ -92,11 +106,11 @@ AnomalyParamsDefault(AnomalyParams *params)
 	params->weekly_rate = 0.1;
 	params->scale_rate = 0.05;
 	params->min_scale = 0.1;
-	params->alert_z = 6.0;
+	params->alert_z = 10.0;
 	params->warmup = 24;
-	params->outlier_z = 3.5;
+	params->outlier_z = 4.0;
 	params->timing = true;
-	params->alert_surprise = 6.0;
+	params->alert_surprise = 3.0;
 }
 
 /* Whether v is within [min, max]; else an error naming the setting. */
@@ -175,7 +189,7 @@ SlotOf(int64_t hour, int *hod, int *dow)
 
 /* The learned probability that an hour has a point, or -1 when not yet known. */
 static double
-HourProbability(const AnomalyState *s, int64_t hour)
+HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
 {
 	double		present = 0,
 				total = 0,
@@ -188,17 +202,20 @@ HourProbability(const AnomalyState *s, int64_t hour)
 				i;
 
 	SlotOf(hour, &hod, &dow);
-	if (s->hour_total[hod] < MIN_HOUR_COUNT || s->day_total[dow] < MIN_DAY_COUNT)
-		return -1;
 	for (i = 0; i < 7; i++)
 	{
 		present += s->day_present[i];
 		total += s->day_total[i];
 	}
-	ph = (s->hour_present[hod] + PRIOR_COUNT) / (s->hour_total[hod] + 2 * PRIOR_COUNT);
-	pd = (s->day_present[dow] + PRIOR_COUNT) / (s->day_total[dow] + 2 * PRIOR_COUNT);
 	pall = (present + PRIOR_COUNT) / (total + 2 * PRIOR_COUNT);
-	p = ph * pd / pall;
+	/* an hour or a day not seen enough yet says nothing: the other decides */
+	ph = s->hour_total[hod] < MIN_HOUR_COUNT ? -1 :
+		(s->hour_present[hod] + PRIOR_COUNT) / (s->hour_total[hod] + 2 * PRIOR_COUNT);
+	pd = s->day_total[dow] < MIN_DAY_COUNT ? -1 :
+		(s->day_present[dow] + PRIOR_COUNT) / (s->day_total[dow] + 2 * PRIOR_COUNT);
+	if ((ph < 0 && pd < 0) || (need_both && (ph < 0 || pd < 0)))
+		return -1;
+	p = ph < 0 ? pd : pd < 0 ? ph : ph * pd / pall;
 	return fmin(fmax(p, MIN_PROBABILITY), MAX_PROBABILITY);
 }
 
@@ -237,16 +254,39 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 		h = hour - last - 1 > HOURS_PER_WEEK ? hour - HOURS_PER_WEEK : last + 1;
 		for (; h < hour; h++)
 		{
-			p = HourProbability(s, h);
+			/* both known: the first of a weekday must not miss the weekend */
+			p = HourProbability(s, h, true);
 			if (p > 0)
 				*missing += -log(1.0 - p);
 			ObserveHour(s, h, false);
 		}
 	}
-	p = HourProbability(s, hour);
+	p = HourProbability(s, hour, false);
 	if (p > 0)
 		*off = -log(p);
 	ObserveHour(s, hour, true);
+}
+
+/*
+ * How far a residual is: 0 at the baseline, 1 at the learned tail quantile
+ * on its side, then one more per scale beyond it.
+ */
+static inline double
+Deviation(double r, double hi, double lo, double scale)
+{
+	if (r >= 0)
+		return r <= hi ? r / hi : 1 + (r - hi) / scale;
+	return r >= lo ? r / lo : 1 + (lo - r) / scale;
+}
+
+/* Stochastic-approximation steps of the two tail quantiles towards r. */
+static void
+LearnTails(AnomalyState *s, double r, double hi, double lo, double scale)
+{
+	double		eta = TAIL_RATE * scale;
+
+	s->tail_high = (float) fmax(0, s->tail_high + eta * (r > hi ? TAIL_PROBABILITY : TAIL_PROBABILITY - 1));
+	s->tail_low = (float) fmin(0, s->tail_low - eta * (r < lo ? TAIL_PROBABILITY : TAIL_PROBABILITY - 1));
 }
 
 /* Robust Holt-Winters step: teaches the baselines a (clipped) residual. */
@@ -265,7 +305,7 @@ Learn(AnomalyState *s, const AnomalyParams *p, int hod, int dow, double r, doubl
 	s->daily[hod] += (float) (fmin(ad, 1.0) * c);
 	c *= 1.0 - fmin(ad, 1.0);
 	s->weekly[dow] += (float) (aw * c);
-	s->scale += (float) (as * (fmin(fabs(r), p->outlier_z * scale) - s->scale));
+	s->scale += (float) (as * (fmin(fabs(r), OUTLIER_CLIP * scale) - s->scale));
 }
 
 bool
@@ -276,11 +316,12 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 				e,
 				r,
 				scale,
-				z,
-				value_score,
+				value_ratio,
+				hi,
+				lo,
+				d,
 				missing = 0,
 				off = 0,
-				t_score,
 				floor_scale;
 	int64_t		hour;
 	int			hod,
@@ -330,12 +371,14 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	}
 	if (!hour_seen && p->daily_rate > 0)
 		scale *= NEW_HOUR_WIDENING;
+	hi = fmax(s->tail_high, TAIL_MIN * scale);
+	lo = fmin(s->tail_low, -TAIL_MIN * scale);
 	r = v - e;
-	z = fabs(r) / scale;
+	d = Deviation(r, hi, lo, scale);
 
 	result->expected = Untransform(p, e);
-	result->lower = Untransform(p, e - p->alert_z * scale);
-	result->upper = Untransform(p, e + p->alert_z * scale);
+	result->lower = Untransform(p, e + lo - p->alert_z * scale);
+	result->upper = Untransform(p, e + hi + p->alert_z * scale);
 	result->reason = ANOMALY_REASON_VALUE;
 
 	is_zero = x == 0 && p->log_transform;
@@ -345,23 +388,25 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		double		share = fmax(s->zero_share, 0.5 / (s->n + 1.0));
 		double		surprise = -log(share);
 
-		value_score = fmin(ScoreOf(z / p->alert_z), ScoreOf(surprise / p->alert_surprise));
-		if (value_score < ScoreOf(z / p->alert_z))
+		value_ratio = fmin(d / (1 + p->alert_z), surprise / ZERO_ALERT_SURPRISE);
+		if (value_ratio < d / (1 + p->alert_z))
 			result->reason = ANOMALY_REASON_ZERO;
 	}
 	else if (s->pending != 0 && (r > 0) == (s->pending > 0) &&
-			 fabs(r - s->pending) < p->outlier_z * scale)
+			 Deviation(r - s->pending, hi, lo, scale) < 1 + p->outlier_z)
 	{
 		/* second point off the same way: a shift, scored from the shifted level */
-		value_score = ScoreOf(fabs(r - s->pending) / scale / p->alert_z);
+		value_ratio = Deviation(r - s->pending, hi, lo, scale) / (1 + p->alert_z);
 		s->level += (float) r;
 		r = 0;
 		s->pending = 0;
 	}
 	else
 	{
-		value_score = ScoreOf(z / p->alert_z);
-		s->pending = z > p->outlier_z ? (float) r : 0.0f;
+		value_ratio = d / (1 + p->alert_z);
+		s->pending = d > 1 + p->outlier_z ? (float) r : 0.0f;
+		if (s->pending == 0)
+			LearnTails(s, r, hi, lo, fmax(s->scale, floor_scale));
 	}
 
 	if (!is_zero)
@@ -376,19 +421,14 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 			s->zeros++;
 	}
 
-	result->score = value_score;
-	t_score = ScoreOf(off / p->alert_surprise);
-	if (t_score > result->score)
-	{
-		result->score = t_score;
+	/* the parts add up as a norm: the largest decides, the others break ties */
+	off /= p->alert_surprise;
+	missing /= p->alert_surprise;
+	result->score = ScoreOf(sqrt(value_ratio * value_ratio + off * off + missing * missing));
+	if (off > value_ratio && off >= missing)
 		result->reason = ANOMALY_REASON_OFF_CALENDAR;
-	}
-	t_score = ScoreOf(missing / p->alert_surprise);
-	if (t_score > result->score)
-	{
-		result->score = t_score;
+	else if (missing > value_ratio && missing > off)
 		result->reason = ANOMALY_REASON_MISSING;
-	}
 	if (s->n < UINT32_MAX)
 		s->n++;
 	s->last_t = t;
@@ -450,6 +490,8 @@ AnomalyStateToBytes(const AnomalyState *s, uint8_t out[ANOMALY_STATE_BYTES])
 	Put(&at, &s->scale, 4);
 	Put(&at, &s->pending, 4);
 	Put(&at, &s->zero_share, 4);
+	Put(&at, &s->tail_high, 4);
+	Put(&at, &s->tail_low, 4);
 	Put(&at, s->daily, sizeof(s->daily));
 	Put(&at, s->weekly, sizeof(s->weekly));
 	Put(&at, s->hour_present, sizeof(s->hour_present));
@@ -475,7 +517,7 @@ bool
 AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyError *error)
 {
 	const uint8_t *at = in;
-	float		scalars[4];
+	float		scalars[6];
 
 	if (len != ANOMALY_STATE_BYTES)
 		return SetError(error, "state", "a detector state has %d bytes, not %zu", ANOMALY_STATE_BYTES, len);
@@ -489,6 +531,8 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 	Get(&at, &s->scale, 4);
 	Get(&at, &s->pending, 4);
 	Get(&at, &s->zero_share, 4);
+	Get(&at, &s->tail_high, 4);
+	Get(&at, &s->tail_low, 4);
 	Get(&at, s->daily, sizeof(s->daily));
 	Get(&at, s->weekly, sizeof(s->weekly));
 	Get(&at, s->hour_present, sizeof(s->hour_present));
@@ -499,8 +543,10 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 	scalars[1] = s->pending;
 	scalars[2] = s->scale;
 	scalars[3] = s->zero_share;
+	scalars[4] = s->tail_high;
+	scalars[5] = -s->tail_low;
 	if (!isfinite(s->last_t) || fabs(s->last_t) > MAX_ABS_SECONDS ||
-		!FloatsOk(scalars, 2, false) || !FloatsOk(scalars + 2, 2, true) || s->zero_share > 1 ||
+		!FloatsOk(scalars, 2, false) || !FloatsOk(scalars + 2, 4, true) || s->zero_share > 1 ||
 		!FloatsOk(s->daily, 24, false) || !FloatsOk(s->weekly, 7, false) ||
 		!FloatsOk(s->hour_present, 24, true) || !FloatsOk(s->hour_total, 24, true) ||
 		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true))

@@ -28,7 +28,7 @@
 
 /* Bytes of a serialized state, and the version byte that opens it. */
 #define ANOMALY_STATE_VERSION 1
-#define ANOMALY_STATE_BYTES 408
+#define ANOMALY_STATE_BYTES 416
 
 typedef struct AnomalyError
 {
@@ -51,15 +51,16 @@ typedef struct AnomalyParams
 	double		scale_rate;		/* 0.05, (0, 1] */
 	/* smallest noise scale, in (transformed) units: 0.1, [0, 1e6] */
 	double		min_scale;
-	/* robust z-score that scores 0.99: 6, [0.1, 1000] */
+	/* scales beyond the residuals' 2 % tails that score 0.99: 10, [0.1, 1000] */
 	double		alert_z;
 	/* points before the scale is trusted fully (it is widened before): 24, 0 to 10000 */
 	int			warmup;
-	/* z beyond which a point is an outlier the baselines do not learn: 3.5 */
+	/* scales beyond the tails from which a point is an outlier the tails do
+	 * not learn, and a second one the same way a shift: 4, [0.5, 1000] */
 	double		outlier_z;
 	/* score missing and off-calendar points by the hourly calendar: true */
 	bool		timing;
-	/* surprise (-log probability, nats) of the calendar that scores 0.99: 6 */
+	/* surprise (-log probability, nats) of the calendar that scores 0.99: 3 */
 	double		alert_surprise;
 } AnomalyParams;
 
@@ -98,6 +99,8 @@ typedef struct AnomalyState
 	float		scale;			/* EW mean absolute residual */
 	float		pending;		/* residual of the last outlier, 0 when none */
 	float		zero_share;		/* EW share of exact zeros */
+	float		tail_high;		/* residual quantiles 0.98 and 0.02 */
+	float		tail_low;
 	float		daily[24];		/* offset per hour of the day (UTC) */
 	float		weekly[7];		/* offset per day of the week, Monday first */
 	/* EW counts of hours seen with and without a point, per hour and day */
