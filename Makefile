@@ -15,13 +15,13 @@ OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o 
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o \
 	src/gbt_input_sql.o src/gbt_options_sql.o src/gbt_train_sql.o src/gbt_predict_sql.o src/gbt_file_sql.o \
 	src/event_source.o src/generator_sql.o src/producer.o src/send_sql.o src/csv_sql.o \
-	src/sender.o src/sender_sql.o
+	src/sender.o src/sender_sql.o src/anomaly_sql.o
 
 DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts are kept as they were, beside the upgrade scripts
 DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*.sql))
 
-REGRESS = load_config partition guc redis_args gbt generator upgrade
+REGRESS = load_config partition guc redis_args gbt generator anomaly upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc
