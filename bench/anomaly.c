@@ -72,7 +72,8 @@ main(int argc, char **argv)
 	Generator  *gen;
 	GeneratorItem item;
 	GeneratorOptions options;
-	AnomalyParams params;
+	AnomalyParams params,
+				values_only;
 	AnomalyError aerror;
 	AnomalyState *states;
 	Incident   *incidents = NULL;
@@ -109,6 +110,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", aerror.message);
 		return 2;
 	}
+	values_only = params;
+	values_only.timing = false;
 	if (!LogsLoad("data/logs.csv", &logs))
 		return 1;
 	for (i = 0; i < (size_t) logs.nips; i++)
@@ -159,7 +162,8 @@ main(int argc, char **argv)
 		{
 			AnomalyResult r;
 
-			if (!AnomalyStep(&states[(size_t) item.ip_index * EVENT_NFEATURES + f], &params,
+			if (!AnomalyStep(&states[(size_t) item.ip_index * EVENT_NFEATURES + f],
+							 f == 0 ? &params : &values_only,
 							 item.ts_us / 1e6, (double) item.features[f], &r, &aerror))
 				continue;
 			if (r.score > best)

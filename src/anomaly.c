@@ -11,13 +11,15 @@
  * counts vary over orders of magnitude and deviations are relative.
  *
  * A point's deviation is its residual measured against the residuals' own
- * tails: 0 at the baseline, 1 at the learned 2 % or 98 % quantile of the
- * residuals on its side (stochastic-approximation quantiles, at least two
- * scales out), then one more per scale beyond it.  Traffic is heavy-tailed:
- * a tail quantile tells a usual big hour from an unusual one better than a
- * z-score does.  The scale is widened during the warm-up and for an hour
- * of the day never seen.  A point beyond outlier_z scales past its tail is
- * remembered as pending (and not learned by the tails); when the next
+ * extremes: 0 at the baseline, 1 at the largest residual seen on its side
+ * (a maximum that leaks back slowly, at least two scales out), then one
+ * more per scale beyond it.  Traffic is heavy-tailed: what tells an
+ * injected spike from a big hour is that it tops every hour before it.
+ * Drops count down_weight of a rise: on the log scale a small count makes
+ * a drop look larger than it is.  The scale is widened during the warm-up
+ * and for an hour of the day never seen.  A point beyond outlier_z scales
+ * past its extreme is
+ * remembered as pending (and not learned by the extremes); when the next
  * point is as far off on the same side the series has shifted: that point
  * is scored against the shifted level and the level jumps to it, so a step
  * is flagged once and then adapted to, while a lone spike leaves the
@@ -29,11 +31,13 @@
  *
  * With timing on, the state also learns how often each hour of the day and
  * each day of the week has a point (exponentially weighted counts, hour
- * slots of the UTC clock).  A point in an hour the series skips (off the
- * calendar) scores by -log of that hour's probability, and the hours
- * skipped before a point by the sum of -log(1 - p) over them: a silence is
- * flagged when the series comes back.  Probabilities are used only after a
- * few days of counts.
+ * slots of the UTC clock).  A point in an hour the series rarely has (off
+ * the calendar) scores by -log of that hour's probability, and a run of
+ * hours the series regularly has, skipped before a point, by the sum of
+ * -log(1 - p) over them but the largest (one missing hour is noise): a
+ * silence is flagged when the series comes back.  An irregular series has
+ * neither rare nor regular hours and raises neither.  Probabilities are used
+ * after a day of counts.
  *
  * The deviation over 1 + alert_z, the calendar's surprises over
  * alert_surprise, add up as a Euclidean norm x, scored x^4 / (1 + x^4)
@@ -54,14 +58,17 @@
 /* 99^(1/4): where x^4 / (1 + x^4) reaches 0.99 */
 #define SCORE_X99 3.1543421455
 
-/* Calendar counts: windows of about four weeks, trusted after a few days. */
+/* Calendar counts: windows of about four weeks, trusted after a day. */
 #define HOUR_DECAY (1.0 - 1.0 / 28.0)
 #define DAY_DECAY (1.0 - 1.0 / 144.0)
-#define MIN_HOUR_COUNT 3.0
-#define MIN_DAY_COUNT 24.0
+#define MIN_HOUR_COUNT 1.0
+#define MIN_DAY_COUNT 12.0
 #define MIN_PROBABILITY 0.0001
-/* pseudo-counts of the calendar's probabilities */
-#define PRIOR_COUNT 0.02
+/* Only hours this regular count when missing, this rare when present. */
+#define REGULAR_PROBABILITY 0.8
+#define RARE_PROBABILITY 0.15
+/* weight, in hours, of the overall presence in an hour's probability */
+#define PRIOR_WEIGHT 0.3
 #define MAX_PROBABILITY 0.95
 /* Surprise of a zero that scores 0.99: a series idle one point in 3000 */
 #define ZERO_ALERT_SURPRISE 8.0
@@ -69,9 +76,8 @@
 #define OUTLIER_CLIP 3.5
 /* Residuals teach the baselines clipped to this many scales. */
 #define HUBER_CLIP 2.0
-/* The tails: quantiles 0.02 and 0.98 of the residuals, at least 2 scales out. */
-#define TAIL_PROBABILITY 0.98
-#define TAIL_RATE 0.5
+/* The extremes leak back by this many scales a point, and are at least 2 scales out. */
+#define TAIL_LEAK 0.005
 #define TAIL_MIN 2.0
 /* Scale widening for an hour of the day that never had a point. */
 #define NEW_HOUR_WIDENING 3.0
@@ -106,11 +112,12 @@ AnomalyParamsDefault(AnomalyParams *params)
 	params->weekly_rate = 0.1;
 	params->scale_rate = 0.05;
 	params->min_scale = 0.1;
-	params->alert_z = 10.0;
-	params->warmup = 24;
+	params->alert_z = 3.0;
+	params->warmup = 50;
 	params->outlier_z = 4.0;
 	params->timing = true;
-	params->alert_surprise = 3.0;
+	params->alert_surprise = 2.0;
+	params->down_weight = 0.3;
 }
 
 /* Whether v is within [min, max]; else an error naming the setting. */
@@ -134,7 +141,8 @@ AnomalyParamsValidate(const AnomalyParams *p, AnomalyError *error)
 		CheckRange("alert_z", p->alert_z, 0.1, 1000, false, error) &&
 		CheckRange("warmup", p->warmup, 0, 10000, false, error) &&
 		CheckRange("outlier_z", p->outlier_z, 0.5, 1000, false, error) &&
-		CheckRange("alert_surprise", p->alert_surprise, 0.1, 1000, false, error);
+		CheckRange("alert_surprise", p->alert_surprise, 0.1, 1000, false, error) &&
+		CheckRange("down_weight", p->down_weight, 0, 1, false, error);
 }
 
 void
@@ -207,12 +215,13 @@ HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
 		present += s->day_present[i];
 		total += s->day_total[i];
 	}
-	pall = (present + PRIOR_COUNT) / (total + 2 * PRIOR_COUNT);
+	pall = (present + 0.5) / (total + 1.0);
 	/* an hour or a day not seen enough yet says nothing: the other decides */
+	/* the prior: half an hour's worth of the series' overall presence */
 	ph = s->hour_total[hod] < MIN_HOUR_COUNT ? -1 :
-		(s->hour_present[hod] + PRIOR_COUNT) / (s->hour_total[hod] + 2 * PRIOR_COUNT);
+		(s->hour_present[hod] + PRIOR_WEIGHT * pall) / (s->hour_total[hod] + PRIOR_WEIGHT);
 	pd = s->day_total[dow] < MIN_DAY_COUNT ? -1 :
-		(s->day_present[dow] + PRIOR_COUNT) / (s->day_total[dow] + 2 * PRIOR_COUNT);
+		(s->day_present[dow] + PRIOR_WEIGHT * pall) / (s->day_total[dow] + PRIOR_WEIGHT);
 	if ((ph < 0 && pd < 0) || (need_both && (ph < 0 || pd < 0)))
 		return -1;
 	p = ph < 0 ? pd : pd < 0 ? ph : ph * pd / pall;
@@ -243,7 +252,8 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 {
 	int64_t		last = (int64_t) floor(s->last_t / HOUR);
 	int64_t		h;
-	double		p;
+	double		p,
+				largest = 0;
 
 	*missing = 0;
 	*off = 0;
@@ -256,13 +266,18 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 		{
 			/* both known: the first of a weekday must not miss the weekend */
 			p = HourProbability(s, h, true);
-			if (p > 0)
+			if (p >= REGULAR_PROBABILITY)
+			{
 				*missing += -log(1.0 - p);
+				largest = fmax(largest, -log(1.0 - p));
+			}
 			ObserveHour(s, h, false);
 		}
+		/* one hour missing is noise; a run of them is a silence */
+		*missing -= largest;
 	}
 	p = HourProbability(s, hour, false);
-	if (p > 0)
+	if (p > 0 && p <= RARE_PROBABILITY)
 		*off = -log(p);
 	ObserveHour(s, hour, true);
 }
@@ -279,14 +294,14 @@ Deviation(double r, double hi, double lo, double scale)
 	return r >= lo ? r / lo : 1 + (lo - r) / scale;
 }
 
-/* Stochastic-approximation steps of the two tail quantiles towards r. */
+/* The extremes after a residual r that is not an outlier. */
 static void
 LearnTails(AnomalyState *s, double r, double hi, double lo, double scale)
 {
-	double		eta = TAIL_RATE * scale;
+	double		leak = TAIL_LEAK * scale;
 
-	s->tail_high = (float) fmax(0, s->tail_high + eta * (r > hi ? TAIL_PROBABILITY : TAIL_PROBABILITY - 1));
-	s->tail_low = (float) fmin(0, s->tail_low - eta * (r < lo ? TAIL_PROBABILITY : TAIL_PROBABILITY - 1));
+	s->tail_high = (float) (r > s->tail_high ? r : fmax(0, s->tail_high - leak));
+	s->tail_low = (float) (r < s->tail_low ? r : fmin(0, s->tail_low + leak));
 }
 
 /* Robust Holt-Winters step: teaches the baselines a (clipped) residual. */
@@ -346,6 +361,11 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	hour_seen = s->hour_present[hod] >= 0.5;
 	if (p->timing)
 		TimingStep(s, hour, &missing, &off);
+	else
+	{
+		/* the hours seen still set the daily offsets' learning rates */
+		s->hour_present[hod] = (float) (s->hour_present[hod] * HOUR_DECAY + 1.0);
+	}
 
 	if (s->n == 0)
 	{
@@ -388,22 +408,25 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		double		share = fmax(s->zero_share, 0.5 / (s->n + 1.0));
 		double		surprise = -log(share);
 
-		value_ratio = fmin(d / (1 + p->alert_z), surprise / ZERO_ALERT_SURPRISE);
-		if (value_ratio < d / (1 + p->alert_z))
+		double		drop = (r < 0 ? p->down_weight : 1) * d / (1 + p->alert_z);
+
+		value_ratio = fmin(drop, surprise / ZERO_ALERT_SURPRISE);
+		if (value_ratio < drop)
 			result->reason = ANOMALY_REASON_ZERO;
 	}
 	else if (s->pending != 0 && (r > 0) == (s->pending > 0) &&
 			 Deviation(r - s->pending, hi, lo, scale) < 1 + p->outlier_z)
 	{
 		/* second point off the same way: a shift, scored from the shifted level */
-		value_ratio = Deviation(r - s->pending, hi, lo, scale) / (1 + p->alert_z);
+		value_ratio = (r < s->pending ? p->down_weight : 1) *
+			Deviation(r - s->pending, hi, lo, scale) / (1 + p->alert_z);
 		s->level += (float) r;
 		r = 0;
 		s->pending = 0;
 	}
 	else
 	{
-		value_ratio = d / (1 + p->alert_z);
+		value_ratio = (r < 0 ? p->down_weight : 1) * d / (1 + p->alert_z);
 		s->pending = d > 1 + p->outlier_z ? (float) r : 0.0f;
 		if (s->pending == 0)
 			LearnTails(s, r, hi, lo, fmax(s->scale, floor_scale));

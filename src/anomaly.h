@@ -51,17 +51,22 @@ typedef struct AnomalyParams
 	double		scale_rate;		/* 0.05, (0, 1] */
 	/* smallest noise scale, in (transformed) units: 0.1, [0, 1e6] */
 	double		min_scale;
-	/* scales beyond the residuals' 2 % tails that score 0.99: 10, [0.1, 1000] */
+	/* scales beyond the largest residuals seen that score 0.99: 3, [0.1, 1000] */
 	double		alert_z;
-	/* points before the scale is trusted fully (it is widened before): 24, 0 to 10000 */
+	/* points before the scale is trusted fully (it is widened before): 50, 0 to 10000 */
 	int			warmup;
 	/* scales beyond the tails from which a point is an outlier the tails do
 	 * not learn, and a second one the same way a shift: 4, [0.5, 1000] */
 	double		outlier_z;
 	/* score missing and off-calendar points by the hourly calendar: true */
 	bool		timing;
-	/* surprise (-log probability, nats) of the calendar that scores 0.99: 3 */
+	/* surprise (-log probability, nats) of the calendar that scores 0.99: 2 */
 	double		alert_surprise;
+	/*
+	 * weight of a drop against a rise of the same size: 0.3, [0, 1]; with
+	 * log_transform, small counts make drops look larger than they are
+	 */
+	double		down_weight;
 } AnomalyParams;
 
 /* Why a point scored what it did. */
@@ -99,7 +104,7 @@ typedef struct AnomalyState
 	float		scale;			/* EW mean absolute residual */
 	float		pending;		/* residual of the last outlier, 0 when none */
 	float		zero_share;		/* EW share of exact zeros */
-	float		tail_high;		/* residual quantiles 0.98 and 0.02 */
+	float		tail_high;		/* largest and smallest residuals, leaking back */
 	float		tail_low;
 	float		daily[24];		/* offset per hour of the day (UTC) */
 	float		weekly[7];		/* offset per day of the week, Monday first */

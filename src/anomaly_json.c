@@ -15,7 +15,7 @@
 
 /* The settings AnomalyParamsFromJson knows, for the error message. */
 #define KNOWN_SETTINGS "log_transform, level_rate, daily_rate, weekly_rate, scale_rate, " \
-	"min_scale, alert_z, warmup, outlier_z, timing, alert_surprise"
+	"min_scale, alert_z, warmup, outlier_z, timing, alert_surprise, down_weight"
 
 static bool Fail(AnomalyError *error, const char *param, const char *fmt,...) pg_attribute_printf(3, 4);
 
@@ -59,9 +59,9 @@ static bool
 ReadSetting(const char *key, const JsonNode *node, AnomalyParams *p, AnomalyError *error)
 {
 	static const char *const names[] = {"level_rate", "daily_rate", "weekly_rate", "scale_rate",
-	"min_scale", "alert_z", "outlier_z", "alert_surprise"};
+	"min_scale", "alert_z", "outlier_z", "alert_surprise", "down_weight"};
 	double	   *const targets[] = {&p->level_rate, &p->daily_rate, &p->weekly_rate, &p->scale_rate,
-	&p->min_scale, &p->alert_z, &p->outlier_z, &p->alert_surprise};
+	&p->min_scale, &p->alert_z, &p->outlier_z, &p->alert_surprise, &p->down_weight};
 	double		value;
 	size_t		i;
 

@@ -35,7 +35,7 @@ AnomalyParamsFromJsonb(Jsonb *jb, AnomalyParams *params)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid anomaly detector settings: %s", error.message),
 				 errhint("Settings are log_transform, level_rate, daily_rate, weekly_rate, scale_rate, "
-						 "min_scale, alert_z, warmup, outlier_z, timing and alert_surprise; see the README.")));
+						 "min_scale, alert_z, warmup, outlier_z, timing, alert_surprise and down_weight; see the README.")));
 	pfree(text);
 }
 

