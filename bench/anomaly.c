@@ -162,9 +162,9 @@ main(int argc, char **argv)
 		{
 			AnomalyResult r;
 
-			if (!AnomalyStep(&states[(size_t) item.ip_index * EVENT_NFEATURES + f],
-							 f == 0 ? &params : &values_only,
-							 item.ts_us / 1e6, (double) item.features[f], &r, &aerror))
+			if (!AnomalyStepLazy(&states[(size_t) item.ip_index * EVENT_NFEATURES + f],
+								 f == 0 ? &params : &values_only,
+								 item.ts_us / 1e6, (double) item.features[f], &r, &aerror))
 				continue;
 			if (r.score > best)
 			{

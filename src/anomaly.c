@@ -324,8 +324,8 @@ Learn(AnomalyState *s, const AnomalyParams *p, int hod, int dow, double r, doubl
 }
 
 bool
-AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
-			AnomalyResult *result, AnomalyError *error)
+AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
+				AnomalyResult *result, AnomalyError *error)
 {
 	double		v,
 				e,
@@ -374,7 +374,8 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		s->zeros = x == 0;
 		s->zero_share = x == 0 ? 1.0f : 0.0f;
 		s->last_t = t;
-		result->expected = result->lower = result->upper = x;
+		result->expected = result->lower = result->upper = v;
+		result->transformed = true;
 		result->score = 0;
 		result->reason = ANOMALY_REASON_NONE;
 		return true;
@@ -396,9 +397,11 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	r = v - e;
 	d = Deviation(r, hi, lo, scale);
 
-	result->expected = Untransform(p, e);
-	result->lower = Untransform(p, e + lo - p->alert_z * scale);
-	result->upper = Untransform(p, e + hi + p->alert_z * scale);
+	/* on the transformed scale until AnomalyResultBand: most points need no band */
+	result->expected = e;
+	result->lower = e + lo - p->alert_z * scale;
+	result->upper = e + hi + p->alert_z * scale;
+	result->transformed = true;
 	result->reason = ANOMALY_REASON_VALUE;
 
 	is_zero = x == 0 && p->log_transform;
@@ -455,6 +458,28 @@ AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	if (s->n < UINT32_MAX)
 		s->n++;
 	s->last_t = t;
+	return true;
+}
+
+/* The band of a lazily scored point, in the series' units. */
+void
+AnomalyResultBand(const AnomalyParams *p, AnomalyResult *result)
+{
+	if (!result->transformed)
+		return;
+	result->expected = Untransform(p, result->expected);
+	result->lower = Untransform(p, result->lower);
+	result->upper = Untransform(p, result->upper);
+	result->transformed = false;
+}
+
+bool
+AnomalyStep(AnomalyState *s, const AnomalyParams *p, double t, double x,
+			AnomalyResult *result, AnomalyError *error)
+{
+	if (!AnomalyStepLazy(s, p, t, x, result, error))
+		return false;
+	AnomalyResultBand(p, result);
 	return true;
 }
 

@@ -89,6 +89,7 @@ typedef struct AnomalyResult
 	double		upper;
 	double		score;			/* [0, 1), continuous */
 	AnomalyReason reason;		/* of the score */
+	bool		transformed;	/* the band is still on the transformed scale */
 } AnomalyResult;
 
 /*
@@ -128,6 +129,14 @@ extern void AnomalyStateInit(AnomalyState *state);
  */
 extern bool AnomalyStep(AnomalyState *state, const AnomalyParams *params, double t, double x,
 						AnomalyResult *result, AnomalyError *error);
+
+/*
+ * AnomalyStep leaving the band on the transformed scale (cheaper when few
+ * points need it); AnomalyResultBand converts it.
+ */
+extern bool AnomalyStepLazy(AnomalyState *state, const AnomalyParams *params, double t, double x,
+							AnomalyResult *result, AnomalyError *error);
+extern void AnomalyResultBand(const AnomalyParams *params, AnomalyResult *result);
 
 /* AnomalyStep over a series from a fresh state; false on the first bad point. */
 extern bool AnomalyScoreSeries(const double *t, const double *x, int n, const AnomalyParams *params,

@@ -152,11 +152,12 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 
 			if (!(ev->present & (1U << f)))
 				continue;
-			scored = AnomalyStep(&states[f], first ? &params : &values_only, ev->ts_us / 1e6,
-								 (double) ev->features[f], &r, NULL);
+			scored = AnomalyStepLazy(&states[f], first ? &params : &values_only, ev->ts_us / 1e6,
+									 (double) ev->features[f], &r, NULL);
 			first = false;
 			if (!scored || r.score < IpflowAnomalyThreshold)
 				continue;
+			AnomalyResultBand(&params, &r);
 			AlertsGrow(alerts);
 			alert = &alerts->alerts[alerts->nalerts++];
 			ts = ev->ts_us - UNIX_TO_POSTGRES_US;

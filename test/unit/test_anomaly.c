@@ -383,6 +383,15 @@ test_state(void)
 		s = again;
 	}
 	is_int(same, n, "a state through bytes at every point scores as one kept in memory");
+	AnomalyStateInit(&s);
+	for (i = 0, same = 0; i < n; i++)
+	{
+		AnomalyStepLazy(&s, &p, ts[i], ys[i], &r, &e);
+		AnomalyResultBand(&p, &r);
+		same += r.score == res[i].score && r.expected == res[i].expected &&
+			r.lower == res[i].lower && r.upper == res[i].upper;
+	}
+	is_int(same, n, "a lazy step and its band later give what a step gives");
 	ok(sizeof(AnomalyState) <= ANOMALY_STATE_BYTES, "the state is %zu bytes in memory, %d serialized",
 	   sizeof(AnomalyState), ANOMALY_STATE_BYTES);
 	ok(!AnomalyStateFromBytes(bytes, sizeof(bytes) - 1, &again, &e) && strstr(e.message, "bytes"),
