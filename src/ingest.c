@@ -52,6 +52,7 @@
 #include "guc.h"
 #include "ingest.h"
 #include "ingest_copy.h"
+#include "ingest_detect.h"
 #include "ingest_ips.h"
 #include "ingest_sql.h"
 #include "kafka.h"
@@ -714,12 +715,19 @@ IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe, bool final, Memory
 		int			kept = 0;
 		int			i;
 
+		int		   *replayed = palloc(n * sizeof(int));
+		int			nreplayed = 0;
+
 		IngestMarkExisting(b->events, b->unique + lo, n, exists);
 		fresh = palloc(n * sizeof(int));
 		for (i = 0; i < n; i++)
 			if (!exists[i])
 				fresh[kept++] = b->unique[lo + i];
+			else
+				replayed[nreplayed++] = b->unique[lo + i];
 		n = kept;
+		b->agg.context = keep;
+		IngestDetectReplayed(b->events, replayed, nreplayed, &b->agg);
 	}
 	if (n > 0)
 		copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);

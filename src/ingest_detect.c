@@ -9,13 +9,17 @@
  * ipflow.anomaly_threshold on becomes a row of ipflow.anomalies and a
  * NOTIFY ipflow_anomaly in that transaction, and a message to
  * ipflow.anomaly_topic published with the batch's aggregates once it has
- * committed.  Events older than their state's last point (late arrivals)
+ * committed; a replayed batch publishes the stored alerts of its events
+ * again (the crash may have come before the topic had them): at least
+ * once on the topic, exactly once in the table.  Events older than their
+ * state's last point (late arrivals)
  * are stored but not scored.  The calendar (missing and off-calendar
  * events) is a property of the event, not of a value: only the state of
  * its first feature learns it, so such an alert is one row, not nine.
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <sys/socket.h>
 
 #include "catalog/pg_type.h"
@@ -42,7 +46,15 @@
 " $5::float8[], $6::float8[], $7::float8[], $8::float8[]) AS u" \
 " ON CONFLICT DO NOTHING"
 
+/* the stored alerts of replayed events, with the IP's explicit partition */
+#define REPLAYED_ANOMALIES_SQL \
+"SELECT a.src_ip, a.feature, a.ts, a.value, a.expected, a.lower, a.upper, a.score, m.partition" \
+" FROM unnest($1::inet[], $2::timestamptz[]) AS u(ip, ts)" \
+" JOIN ipflow.anomalies a ON a.src_ip = u.ip AND a.ts = u.ts AND a.source = 'stream'" \
+" LEFT JOIN ipflow.ip_partitions m ON m.src_ip = a.src_ip"
+
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr replay_plan = NULL;
 
 /* Orders event indexes by time. */
 static const Event *sort_events;
@@ -63,22 +75,27 @@ AppendNumber(StringInfo buf, const char *name, double v)
 	appendStringInfo(buf, ", \"%s\": %s", name, isfinite(v) ? float8out_internal(v) : "null");
 }
 
-/* The alert's JSON text: the anomalies row, and why. */
+/* The alert's JSON text: the anomalies row, and why (NULL: not known). */
 static char *
-AlertJson(const char *ip_text, int feature, TimestampTz ts, double value, const AnomalyResult *r)
+AlertJson(const char *ip_text, const char *feature, TimestampTz ts, double value,
+		  double expected, double lower, double upper, double score, const char *reason)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"src_ip\": \"%s\", \"feature\": \"%s\", \"ts\": \"%s\"",
-					 ip_text, EventFeatureNames[feature],
+					 ip_text, feature,
 					 JsonEncodeDateTime(NULL, TimestampTzGetDatum(ts), TIMESTAMPTZOID, NULL));
 	AppendNumber(&buf, "value", value);
-	AppendNumber(&buf, "expected", r->expected);
-	AppendNumber(&buf, "lower", r->lower);
-	AppendNumber(&buf, "upper", r->upper);
-	AppendNumber(&buf, "score", r->score);
-	appendStringInfo(&buf, ", \"reason\": \"%s\", \"source\": \"stream\"}", AnomalyReasonNames[r->reason]);
+	AppendNumber(&buf, "expected", expected);
+	AppendNumber(&buf, "lower", lower);
+	AppendNumber(&buf, "upper", upper);
+	AppendNumber(&buf, "score", score);
+	if (reason)
+		appendStringInfo(&buf, ", \"reason\": \"%s\"", reason);
+	else
+		appendStringInfoString(&buf, ", \"reason\": null");
+	appendStringInfoString(&buf, ", \"source\": \"stream\"}");
 	return buf.data;
 }
 
@@ -148,6 +165,7 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 			AnomalyResult r;
 			IngestAlert *alert;
 			TimestampTz ts;
+			MemoryContext old;
 			bool		scored;
 
 			if (!(ev->present & (1U << f)))
@@ -168,13 +186,10 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 			alert->result = r;
 			alert->partition = partition;
 			alert->key = MemoryContextStrdup(alerts->context, ip_text);
-			alert->json = NULL;
-			{
-				MemoryContext old = MemoryContextSwitchTo(alerts->context);
-
-				alert->json = AlertJson(ip_text, f, ts, alert->value, &r);
-				MemoryContextSwitchTo(old);
-			}
+			old = MemoryContextSwitchTo(alerts->context);
+			alert->json = AlertJson(ip_text, EventFeatureNames[f], ts, alert->value, r.expected,
+									r.lower, r.upper, r.score, AnomalyReasonNames[r.reason]);
+			MemoryContextSwitchTo(old);
 		}
 	}
 	pfree(order);
@@ -220,7 +235,7 @@ IngestDetectStore(IngestAggregates *alerts, int from)
 		const IngestAlert *a = &alerts->alerts[from + i];
 
 		cols[0][i] = a->ip;
-		cols[1][i] = CStringGetTextDatum(EventFeatureNames[a->feature]);
+		cols[1][i] = CStringGetTextDatum(EventFeatureNames[a->feature]);	/* new alerts have one */
 		cols[2][i] = TimestampTzGetDatum(a->ts);
 		cols[3][i] = Float8GetDatum(a->value);
 		cols[4][i] = Float8GetDatum(a->result.expected);
@@ -236,11 +251,90 @@ IngestDetectStore(IngestAggregates *alerts, int from)
 		Async_Notify(NOTIFY_CHANNEL, alerts->alerts[from + i].json);
 }
 
+/*
+ * A replayed batch's events were scored when first stored, and their alerts
+ * stored and notified then, but the crash may have come before the topic
+ * had them: the stored alerts of events[which[0..n-1]] (already stored
+ * events) go to the topic again, not to the table.
+ */
+void
+IngestDetectReplayed(const Event *events, const int *which, int n, IngestAggregates *alerts)
+{
+	Datum		args[2];
+	Datum	   *ips;
+	Datum	   *tss;
+	uint64		r;
+	int			i;
+
+	if (n == 0)
+		return;
+	if (replay_plan == NULL)
+	{
+		Oid			types[2] = {INETARRAYOID, TIMESTAMPTZARRAYOID};
+
+		replay_plan = SPI_prepare(REPLAYED_ANOMALIES_SQL, 2, types);
+		if (replay_plan == NULL)
+			elog(ERROR, "ipflow: could not prepare the query of replayed anomalies: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(replay_plan);
+	}
+	ips = palloc(n * sizeof(Datum));
+	tss = palloc(n * sizeof(Datum));
+	for (i = 0; i < n; i++)
+	{
+		ips[i] = IpGetInetDatum(&events[which[i]].src_ip);
+		tss[i] = TimestampTzGetDatum(events[which[i]].ts_us - UNIX_TO_POSTGRES_US);
+	}
+	args[0] = PointerGetDatum(DatumArray(ips, NULL, n, INETOID));
+	args[1] = PointerGetDatum(DatumArray(tss, NULL, n, TIMESTAMPTZOID));
+	if (SPI_execute_plan(replay_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "ipflow: could not read the anomalies of replayed events");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		IngestAlert *alert;
+		MemoryContext old;
+		char		ip_text[IP_TEXT_MAX];
+		char	   *feature;
+		bool		isnull;
+		Datum		d;
+		IpAddr		addr;
+
+		AlertsGrow(alerts);
+		alert = &alerts->alerts[alerts->nalerts++];
+		old = MemoryContextSwitchTo(alerts->context);
+		InetDatumGetIp(SPI_getbinval(tuple, desc, 1, &isnull), &addr);
+		IpFormat(&addr, ip_text);
+		alert->ip = IpGetInetDatum(&addr);
+		feature = SPI_getvalue(tuple, desc, 2);
+		alert->feature = -1;
+		alert->ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 3, &isnull));
+		alert->value = DatumGetFloat8(SPI_getbinval(tuple, desc, 4, &isnull));
+		memset(&alert->result, 0, sizeof(alert->result));
+		d = SPI_getbinval(tuple, desc, 5, &isnull);
+		alert->result.expected = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tuple, desc, 6, &isnull);
+		alert->result.lower = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tuple, desc, 7, &isnull);
+		alert->result.upper = isnull ? NAN : DatumGetFloat8(d);
+		alert->result.score = DatumGetFloat8(SPI_getbinval(tuple, desc, 8, &isnull));
+		d = SPI_getbinval(tuple, desc, 9, &isnull);
+		alert->partition = isnull ? -1 : DatumGetInt32(d);
+		alert->key = pstrdup(ip_text);
+		alert->json = AlertJson(ip_text, feature, alert->ts, alert->value, alert->result.expected,
+								alert->result.lower, alert->result.upper, alert->result.score, NULL);
+		MemoryContextSwitchTo(old);
+	}
+}
+
 /* Forgets the prepared insert (the worker's statements are being rebuilt). */
 void
 IngestDetectForgetPlans(void)
 {
 	if (insert_plan)
 		SPI_freeplan(insert_plan);
-	insert_plan = NULL;
+	if (replay_plan)
+		SPI_freeplan(replay_plan);
+	insert_plan = replay_plan = NULL;
 }

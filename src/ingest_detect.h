@@ -10,6 +10,8 @@
 extern bytea *IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 						   Datum ip, int partition, IngestAggregates *alerts);
 extern void IngestDetectStore(IngestAggregates *alerts, int from);
+extern void IngestDetectReplayed(const Event *events, const int *which, int n,
+								 IngestAggregates *alerts);
 extern void IngestDetectForgetPlans(void);
 
 #endif

@@ -14,7 +14,7 @@
 typedef struct IngestAlert
 {
 	Datum		ip;				/* inet */
-	int			feature;
+	int			feature;		/* -1: a replayed alert, not stored again */
 	TimestampTz ts;
 	double		value;
 	AnomalyResult result;

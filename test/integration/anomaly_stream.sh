@@ -29,7 +29,7 @@ for p in 0 1 2; do
     from[$p]=$(( ${last:--1} + 1 ))
 done
 
-echo "1..13"
+echo "1..16"
 
 # a session listening to the alerts until told to stop
 mkfifo "$work/stop"
@@ -89,7 +89,19 @@ read -r distinct matching < <(tr '|' ' ' <"$work/topiccheck")
 is "$distinct" "$rows" "AnomalyTopic carries every alert"
 ok "$([ "$matching" -ge "$rows" ]; echo $?)" "keyed by IP, on the IP's partition ($matching messages match rows)"
 
-# 5. switched off: stored, not scored, states left alone
+# 5. resent events (as a replay after a crash would bring them) are not
+# scored again, and their stored alerts go to the topic again: the crash
+# may have come before the topic had them
+sql -c "SELECT ipflow.send(60, '$start', 504, 301)" >/dev/null
+ok_wait "SELECT sum(duplicates) >= $want FROM ipflow.stats WHERE kind = 'ingest'" t 120 "the resent events are consumed as duplicates"
+for p in 0 1 2; do
+    kcat -C -b "$IPFLOW_KAFKA_BOOTSTRAP" -t AnomalyTopic -p $p -o "${from[$p]}" -e -q -f '%p\t%k\t%s\n'
+done >"$work/topic"
+is "$(sql -c "SELECT count(*) FROM ipflow.anomalies WHERE source = 'stream' AND ts >= '$start'")" "$rows" \
+    "no alert is stored twice"
+is "$(wc -l <"$work/topic")" "$((2 * rows))" "every stored alert is on the topic again"
+
+# 6. switched off: stored, not scored, states left alone
 sql -c "ALTER SYSTEM SET ipflow.anomaly_detection = off" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 states=$(sql -c "SELECT md5(string_agg(detector::text, '' ORDER BY src_ip)) FROM ipflow.ips")
