@@ -8,20 +8,21 @@ CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o s
 	src/profile.o src/generator.o src/csv_events.o src/event_file.o \
 	src/forecast.o src/forecast_sort.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \
 	src/forecast_calendar.o src/forecast_predict.o \
-	src/forecast_json.o src/forecast_backtest.o src/svg_chart.o
+	src/forecast_json.o src/forecast_backtest.o src/svg_chart.o \
+	src/anomaly.o src/anomaly_json.o
 OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
-	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
+	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/ingest_detect.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o \
 	src/gbt_input_sql.o src/gbt_options_sql.o src/gbt_train_sql.o src/gbt_predict_sql.o src/gbt_file_sql.o \
 	src/event_source.o src/generator_sql.o src/producer.o src/send_sql.o src/csv_sql.o \
-	src/sender.o src/sender_sql.o src/svg_sql.o \
+	src/sender.o src/sender_sql.o src/svg_sql.o src/anomaly_sql.o \
 	src/forecast_series_sql.o src/forecast_sql.o src/forecast_store_sql.o src/train_sql.o src/train_worker.o
 
 DATA_built = src/sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts are kept as they were, beside the upgrade scripts
 DATA = $(filter-out $(DATA_built), $(wildcard src/sql/$(EXTENSION)--*.sql))
 
-REGRESS = load_config partition guc redis_args gbt generator forecast schedules plot_svg upgrade
+REGRESS = load_config partition guc redis_args gbt generator forecast anomaly schedules plot_svg upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc
@@ -129,9 +130,17 @@ FORECAST_PARAMS ?= {}
 bench-forecast: bench/bin/forecast
 	bench/bin/forecast data/logs.csv '$(FORECAST_PARAMS)'
 
+# F1 of the streaming anomaly detector on generated traffic, offline:
+#   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]
+bench/bin/anomaly: bench/anomaly.c test/unit/logs_csv.h $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-anomaly: bench/bin/anomaly
+
 # Static analysis of the C sources (CI fails on any finding).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast
+.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast bench-anomaly

@@ -32,6 +32,7 @@ int			IpflowDumpLagS = IPFLOW_DEFAULT_DUMP_LAG_S;
 int			IpflowTrainWorkers = IPFLOW_DEFAULT_TRAIN_WORKERS;
 char	   *IpflowAnomalyTopic = NULL;
 double		IpflowAnomalyThreshold = IPFLOW_DEFAULT_ANOMALY_THRESHOLD;
+bool		IpflowAnomalyDetection = true;
 
 static const struct config_enum_entry redis_backend_options[] = {
 	{"auto", REDIS_BACKEND_AUTO, false},
@@ -255,6 +256,12 @@ IpflowDefineGucs(void)
 							 gettext_noop("Scores are in [0, 1); higher is more anomalous."),
 							 &IpflowAnomalyThreshold, IPFLOW_DEFAULT_ANOMALY_THRESHOLD,
 							 IPFLOW_MIN_ANOMALY_THRESHOLD, IPFLOW_MAX_ANOMALY_THRESHOLD,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ipflow.anomaly_detection",
+							 gettext_noop("Scores every new event against its IP's anomaly detector while ingesting."),
+							 gettext_noop("Off: events are stored without scores and the detector states are left as they were."),
+							 &IpflowAnomalyDetection, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000

@@ -57,6 +57,7 @@ extern int	IpflowDumpLagS;
 extern int	IpflowTrainWorkers;
 extern char *IpflowAnomalyTopic;
 extern double IpflowAnomalyThreshold;
+extern bool IpflowAnomalyDetection;
 
 extern void IpflowDefineGucs(void);
 

@@ -52,6 +52,7 @@
 #include "guc.h"
 #include "ingest.h"
 #include "ingest_copy.h"
+#include "ingest_detect.h"
 #include "ingest_ips.h"
 #include "ingest_sql.h"
 #include "kafka.h"
@@ -714,12 +715,19 @@ IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe, bool final, Memory
 		int			kept = 0;
 		int			i;
 
+		int		   *replayed = palloc(n * sizeof(int));
+		int			nreplayed = 0;
+
 		IngestMarkExisting(b->events, b->unique + lo, n, exists);
 		fresh = palloc(n * sizeof(int));
 		for (i = 0; i < n; i++)
 			if (!exists[i])
 				fresh[kept++] = b->unique[lo + i];
+			else
+				replayed[nreplayed++] = b->unique[lo + i];
 		n = kept;
+		b->agg.context = keep;
+		IngestDetectReplayed(b->events, replayed, nreplayed, &b->agg);
 	}
 	if (n > 0)
 		copied = (int64) IngestCopyEvents(b->events, b->origins, fresh, n);
@@ -727,7 +735,7 @@ IngestStoreEvents(IngestBatch *b, int lo, int hi, bool probe, bool final, Memory
 	b->txn_nfresh = n;
 	b->agg.context = keep;
 	b->agg.count = 0;
-	IngestFoldIps(b->events, fresh, n, b->ips, final ? b->nips : 0, final ? &b->agg : NULL);
+	IngestFoldIps(b->events, fresh, n, b->ips, final ? b->nips : 0, final ? &b->agg : NULL, &b->agg);
 	return copied;
 }
 
@@ -832,6 +840,7 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 	MemoryContext batch = CurrentMemoryContext;
 	int64		inserted_before = b->inserted;
 	int			stored_before = b->nstored;
+	int			alerts_before = b->agg.nalerts;
 	ErrorData  *volatile error = NULL;
 
 	PG_TRY();
@@ -846,6 +855,7 @@ IngestTryOnce(IngestBatch *b, int lo, int hi, bool final, bool probe, MemoryCont
 		AbortCurrentTransaction();
 		b->inserted = inserted_before;
 		b->nstored = stored_before;
+		b->agg.nalerts = alerts_before;	/* their rows were rolled back */
 		/* a failed plan may be stale (the extension was recreated) */
 		IngestForgetPlans();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -948,8 +958,9 @@ IngestStore(IngestBatch *b, MemoryContext keep)
 }
 
 /*
- * Hands the aggregate of every IP of the batch to the producer, without
- * waiting for the broker: the delivery reports count them off.
+ * Hands the aggregate of every IP of the batch, and the batch's anomaly
+ * alerts, to the producer, without waiting for the broker: the delivery
+ * reports count them off.
  */
 static void
 IngestProduceAggregates(IngestPending *p)
@@ -969,6 +980,32 @@ IngestProduceAggregates(IngestPending *p)
 														 agg->partitions[i] : RD_KAFKA_PARTITION_UA),
 									RD_KAFKA_V_KEY(agg->keys[i], strlen(agg->keys[i])),
 									RD_KAFKA_V_VALUE(agg->json[i], strlen(agg->json[i])),
+									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+									RD_KAFKA_V_OPAQUE(p),
+									RD_KAFKA_V_END);
+			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(worker.producer, 10);
+		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+		if (err)
+		{
+			p->failed++;
+			IpflowWorkerSetError(worker.slot, rd_kafka_err2str(err));
+		}
+		else
+			p->outstanding++;
+	}
+	for (i = 0; i < agg->nalerts; i++)
+	{
+		IngestAlert *a = &agg->alerts[i];
+		rd_kafka_resp_err_t err;
+
+		do
+		{
+			err = rd_kafka_producev(worker.producer,
+									RD_KAFKA_V_TOPIC(IpflowAnomalyTopic),
+									RD_KAFKA_V_PARTITION(a->partition >= 0 ? a->partition : RD_KAFKA_PARTITION_UA),
+									RD_KAFKA_V_KEY(a->key, strlen(a->key)),
+									RD_KAFKA_V_VALUE(a->json, strlen(a->json)),
 									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 									RD_KAFKA_V_OPAQUE(p),
 									RD_KAFKA_V_END);

@@ -25,7 +25,9 @@
 #include "utils/timestamp.h"
 
 #include "datum.h"
+#include "guc.h"
 #include "ingest_copy.h"
+#include "ingest_detect.h"
 #include "ingest_ips.h"
 #include "stats.h"
 
@@ -39,6 +41,8 @@ typedef struct IpFold
 	bool		stored;			/* its ipflow.ips row is locked and merged */
 	int			partition;		/* from ipflow.ip_partitions, or -1 */
 	TimestampTz updated_at;		/* of the stored row */
+	bytea	   *detector;		/* stored anomaly detector states, or NULL */
+	bytea	   *new_detector;	/* to store, or NULL: keep */
 } IpFold;
 
 /* The statements of a fold, planned once per worker. */
@@ -55,7 +59,7 @@ static SPIPlanPtr update_plan = NULL;
 #define LOCK_IPS_SQL \
 "SELECT p.src_ip, p.events, p.first_ts, p.last_ts, p.feature_count, p.feature_mean," \
 " p.feature_m2, p.feature_min, p.feature_max, p.feature_first_ts, p.feature_last_ts," \
-" m.partition, p.updated_at" \
+" m.partition, p.updated_at, p.detector" \
 " FROM ipflow.ips p LEFT JOIN ipflow.ip_partitions m ON m.src_ip = p.src_ip" \
 " WHERE p.src_ip = ANY ($1::inet[]) ORDER BY p.src_ip FOR UPDATE OF p"
 
@@ -69,6 +73,7 @@ static SPIPlanPtr update_plan = NULL;
 " feature_max = $9[(u.o - 1) * 9 + 1 : u.o * 9]," \
 " feature_first_ts = $10[(u.o - 1) * 9 + 1 : u.o * 9]," \
 " feature_last_ts = $11[(u.o - 1) * 9 + 1 : u.o * 9]," \
+" detector = coalesce($12[u.o], p.detector)," \
 " updated_at = now()" \
 " FROM unnest($1::inet[], $2::int8[], $3::timestamptz[], $4::timestamptz[])" \
 "   WITH ORDINALITY AS u(ip, ev, f, l, o)" \
@@ -131,6 +136,8 @@ MergeStored(HTAB *folds)
 		d = SPI_getbinval(tuple, desc, 12, &isnull);
 		fold->partition = isnull ? -1 : DatumGetInt32(d);
 		fold->updated_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 13, &isnull));
+		d = SPI_getbinval(tuple, desc, 14, &isnull);
+		fold->detector = isnull ? NULL : DatumGetByteaPCopy(d);
 
 		memset(&stored, 0, sizeof(stored));
 		stored.count = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
@@ -171,17 +178,17 @@ PrepareFoldPlans(void)
 {
 	Oid			insert_types[3] = {INETARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 	Oid			lock_types[1] = {INETARRAYOID};
-	Oid			update_types[11] = {
+	Oid			update_types[12] = {
 		INETARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
 		INT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID
+		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID
 	};
 
 	if (update_plan != NULL)
 		return;
 	insert_plan = SPI_prepare(INSERT_IPS_SQL, 3, insert_types);
 	lock_plan = SPI_prepare(LOCK_IPS_SQL, 1, lock_types);
-	update_plan = SPI_prepare(UPDATE_IPS_SQL, 11, update_types);
+	update_plan = SPI_prepare(UPDATE_IPS_SQL, 12, update_types);
 	if (insert_plan == NULL || lock_plan == NULL || update_plan == NULL)
 		elog(ERROR, "ipflow: could not prepare the statements of ipflow.ips: %s",
 			 SPI_result_code_string(SPI_result));
@@ -201,6 +208,7 @@ IngestIpsForgetPlans(void)
 	if (update_plan)
 		SPI_freeplan(update_plan);
 	insert_plan = lock_plan = update_plan = NULL;
+	IngestDetectForgetPlans();
 }
 
 /* Locks and merges the stored rows of the IPs in ips[0..n-1]. */
@@ -264,16 +272,62 @@ AggregateJson(const IpFold *fold, const char *ip_text, TimestampTz updated_at)
 }
 
 /*
+ * Scores the new events of every IP with some against its detector states
+ * (the rows are locked): fold->new_detector gets the states to store.
+ */
+static void
+DetectFresh(HTAB *folds, const Event *events, const int *which, int n, const Datum *ips,
+			int nfolds, IngestAggregates *alerts)
+{
+	int		   *start = palloc0((nfolds + 2) * sizeof(int));
+	int		   *grouped = palloc((n + 1) * sizeof(int));
+	int		   *fold_of = palloc((n + 1) * sizeof(int));
+	HASH_SEQ_STATUS scan;
+	IpFold	   *fold;
+	int			i;
+
+	/* the events grouped by IP, a counting sort on the fold's index */
+	for (i = 0; i < n; i++)
+	{
+		fold = hash_search(folds, &events[which[i]].src_ip, HASH_FIND, NULL);
+		fold_of[i] = fold->index;
+		start[fold->index + 1]++;
+	}
+	for (i = 0; i < nfolds; i++)
+		start[i + 1] += start[i];
+	for (i = 0; i < n; i++)
+		grouped[start[fold_of[i]]++] = which[i];
+	/* start[k] is now the end of fold k's events */
+	hash_seq_init(&scan, folds);
+	while ((fold = hash_seq_search(&scan)) != NULL)
+	{
+		int			end = start[fold->index];
+		int			begin = fold->index > 0 ? start[fold->index - 1] : 0;
+
+		if (!fold->fresh || end == begin)
+			continue;
+		fold->new_detector = IngestDetect(fold->detector, events, grouped + begin, end - begin,
+										  ips[fold->index], fold->partition, alerts);
+	}
+	pfree(start);
+	pfree(grouped);
+	pfree(fold_of);
+}
+
+/*
  * Adds events[which[0..n-1]], all newly inserted, to the aggregates of
  * their IPs, under a lock on each IP's row.  Rows are locked first and
  * created only for IPs that have none, so that concurrent workers merge one
  * after the other instead of overwriting each other.  With out, also
  * returns the aggregate message of every IP in ips[0..nips-1] (the whole
- * batch, replayed events included), allocated in out->context.
+ * batch, replayed events included), allocated in out->context.  With
+ * ipflow.anomaly_detection on, the new events are scored too, the states
+ * stored with the aggregates and the alerts appended to alerts.
  */
 void
 IngestFoldIps(const Event *events, const int *which, int n,
-			  const Datum *batch_ips, int nips, IngestAggregates *out)
+			  const Datum *batch_ips, int nips, IngestAggregates *out,
+			  IngestAggregates *alerts)
 {
 	HASHCTL		ctl;
 	HTAB	   *folds;
@@ -297,7 +351,10 @@ IngestFoldIps(const Event *events, const int *which, int n,
 			   *first,
 			   *last;
 	bool	   *missing;
-	Datum		args[11];
+	Datum	   *detector;
+	bool	   *no_detector;
+	int			alerts_before = alerts ? alerts->nalerts : 0;
+	Datum		args[12];
 
 	if (n == 0 && out == NULL)
 		return;
@@ -365,6 +422,9 @@ IngestFoldIps(const Event *events, const int *which, int n,
 		LockAndMerge(folds, missing_ips, nmissing);
 	}
 
+	if (IpflowAnomalyDetection && alerts != NULL && n > 0)
+		DetectFresh(folds, events, which, n, ips, nfolds, alerts);
+
 	/* the merged aggregates of the IPs with new events go back */
 	count = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
 	mean = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
@@ -375,6 +435,8 @@ IngestFoldIps(const Event *events, const int *which, int n,
 	last = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
 	missing = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(bool));
 	ev_count = palloc((nfolds + 1) * sizeof(Datum));
+	detector = palloc((nfolds + 1) * sizeof(Datum));
+	no_detector = palloc((nfolds + 1) * sizeof(bool));
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
 	{
@@ -388,6 +450,8 @@ IngestFoldIps(const Event *events, const int *which, int n,
 		ev_count[nfresh] = Int64GetDatum(fold->events.count);
 		ev_first[nfresh] = TimestampTzGetDatum(fold->events.first_ts);
 		ev_last[nfresh] = TimestampTzGetDatum(fold->events.last_ts);
+		detector[nfresh] = PointerGetDatum(fold->new_detector);
+		no_detector[nfresh] = fold->new_detector == NULL;
 		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
 			RunningStats *s = &fold->features[f];
@@ -417,9 +481,12 @@ IngestFoldIps(const Event *events, const int *which, int n,
 		args[8] = PointerGetDatum(DatumArray(max, missing, nfresh * EVENT_NFEATURES, INT8OID));
 		args[9] = PointerGetDatum(DatumArray(first, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
 		args[10] = PointerGetDatum(DatumArray(last, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
+		args[11] = PointerGetDatum(DatumArray(detector, no_detector, nfresh, BYTEAOID));
 		if (SPI_execute_plan(update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "ipflow: could not update ipflow.ips");
 	}
+	if (alerts != NULL)
+		IngestDetectStore(alerts, alerts_before);
 
 	if (out)
 	{

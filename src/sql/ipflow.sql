@@ -984,3 +984,142 @@ LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) IS 'SVG chart of one IP''s feature: real values, forecast with its interval, anomalies; the last 14 days of data by default';
 REVOKE EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.plot_svg(inet, text, timestamptz, timestamptz) TO ipflow_reader;
+-- Anomaly detection
+-- The streaming detector's state of each IP: one state per feature, kept
+-- with the IP's aggregates so both change in the batch's transaction.
+ALTER TABLE @extschema@.ips ADD COLUMN detector bytea;
+COMMENT ON COLUMN @extschema@.ips.detector IS 'State of the streaming anomaly detector, one per feature (internal format)';
+
+CREATE FUNCTION @extschema@.anomaly_scores(ts timestamptz[], value float8[], params jsonb DEFAULT '{}')
+RETURNS TABLE (ts timestamptz, value float8, expected float8, lower float8, upper float8, score float8)
+AS 'MODULE_PATHNAME', 'ipflow_anomaly_scores'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.anomaly_scores(timestamptz[], float8[], jsonb) IS 'Causal anomaly scores of a series, each point from the points before it: expected value, band, score in [0, 1)';
+
+-- Alarms (IP, time) against the generator's incidents (IP, kind, start):
+-- an incident is found when an alarm of its IP falls from its start to an
+-- hour after its last hour (a silence shows when traffic returns); an alarm
+-- is right when it falls in an incident's window.  False alarms have no
+-- kind: each kind's precision charges it its share of them.
+CREATE FUNCTION @extschema@.evaluate_anomalies(since timestamptz, until timestamptz, source text DEFAULT 'stream')
+RETURNS TABLE (kind text, incidents bigint, found bigint, recall float8, alarms bigint,
+               right_alarms bigint, "precision" float8, f1 float8,
+               mean_delay interval, max_delay interval)
+LANGUAGE sql STABLE
+AS $$
+WITH incident AS (
+    SELECT g.src_ip, g.kind, g.starts_at, max(g.hours) AS hours,
+           g.starts_at + (max(g.hours) + 1) * interval '1 hour' AS ends_before
+      FROM @extschema@.generated_anomalies g
+     WHERE g.starts_at >= $1 AND g.starts_at < $2
+     GROUP BY g.src_ip, g.kind, g.starts_at
+), alarm AS (
+    SELECT DISTINCT a.src_ip, a.ts
+      FROM @extschema@.anomalies a
+     WHERE a.source = $3 AND a.ts >= $1 AND a.ts < $2
+), hit AS (
+    SELECT i.kind, i.src_ip, i.starts_at, a.ts
+      FROM incident i JOIN alarm a ON a.src_ip = i.src_ip AND a.ts >= i.starts_at AND a.ts < i.ends_before
+), per_incident AS (
+    SELECT i.kind, min(h.ts) - i.starts_at AS delay
+      FROM incident i LEFT JOIN hit h USING (kind, src_ip, starts_at)
+     GROUP BY i.kind, i.src_ip, i.starts_at
+), totals AS (
+    SELECT (SELECT count(*) FROM alarm) AS alarms,
+           (SELECT count(*) FROM (SELECT DISTINCT src_ip, ts FROM hit) r) AS right_alarms,
+           (SELECT count(*) FROM incident) AS incidents
+), per_kind AS (
+    SELECT k.kind,
+           count(p.kind) AS incidents,
+           count(p.delay) AS found,
+           (SELECT count(*) FROM (SELECT DISTINCT src_ip, ts FROM hit WHERE hit.kind = k.kind) r) AS right_alarms,
+           avg(p.delay) AS mean_delay, max(p.delay) AS max_delay
+      FROM unnest(ARRAY['spike', 'level_shift', 'scan_burst', 'silence', 'off_calendar']) WITH ORDINALITY AS k(kind, n)
+      LEFT JOIN per_incident p ON p.kind = k.kind
+     GROUP BY k.kind, k.n
+), scored AS (
+    SELECT 0 AS n, 'all' AS kind, t.incidents,
+           (SELECT count(delay) FROM per_incident) AS found, t.alarms, t.right_alarms,
+           t.right_alarms::float8 / nullif(t.alarms, 0) AS precision_,
+           (SELECT avg(delay) FROM per_incident) AS mean_delay,
+           (SELECT max(delay) FROM per_incident) AS max_delay
+      FROM totals t
+    UNION ALL
+    SELECT 1, k.kind, k.incidents, k.found, NULL::bigint, k.right_alarms,
+           k.right_alarms / nullif(k.right_alarms + (t.alarms - t.right_alarms)::float8 * k.incidents / nullif(t.incidents, 0), 0),
+           k.mean_delay, k.max_delay
+      FROM per_kind k CROSS JOIN totals t
+)
+SELECT s.kind, s.incidents, s.found, s.found::float8 / nullif(s.incidents, 0), s.alarms, s.right_alarms,
+       s.precision_,
+       2 * s.precision_ * (s.found::float8 / nullif(s.incidents, 0)) /
+           nullif(s.precision_ + s.found::float8 / nullif(s.incidents, 0), 0),
+       s.mean_delay, s.max_delay
+  FROM scored s
+ ORDER BY s.n, array_position(ARRAY['spike', 'level_shift', 'scan_burst', 'silence', 'off_calendar'], s.kind)
+$$;
+COMMENT ON FUNCTION @extschema@.evaluate_anomalies(timestamptz, timestamptz, text) IS 'Precision, recall, F1 and detection delay of the anomalies of a source against the generator''s ground truth, overall and per kind';
+
+-- Actual values outside their stored forecast interval become anomalies
+-- with source forecast; the score grows with the distance outside, in
+-- half-widths of the interval: d / (1 + d).
+CREATE FUNCTION @extschema@.detect(feature text DEFAULT NULL, since timestamptz DEFAULT now() - interval '1 day')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f text;
+    flagged bigint;
+    total bigint := 0;
+BEGIN
+    IF feature IS NOT NULL AND NOT feature = ANY (@extschema@.features()) THEN
+        RAISE EXCEPTION 'unknown feature "%"', feature
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Features are ' || array_to_string(@extschema@.features(), ', ') || ', or NULL for all.';
+    END IF;
+    IF since IS NULL THEN
+        RAISE EXCEPTION 'since must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    FOREACH f IN ARRAY CASE WHEN feature IS NULL THEN @extschema@.features() ELSE ARRAY[feature] END LOOP
+        EXECUTE format($q$
+            WITH actual AS (
+                UPDATE @extschema@.forecasts fc SET y = e.%1$I
+                  FROM @extschema@.events e
+                 WHERE fc.feature = %2$L AND fc.ds >= $1 AND e.src_ip = fc.src_ip AND e.ts = fc.ds
+                   AND e.%1$I IS NOT NULL
+                RETURNING fc.src_ip, fc.ds, fc.y, fc.yhat, fc.yhat_lower, fc.yhat_upper
+            ), outside AS (
+                SELECT a.*, CASE WHEN a.y > a.yhat_upper
+                                 THEN (a.y - a.yhat_upper) / greatest(a.yhat_upper - a.yhat, 1e-9 * abs(a.yhat), 1e-12)
+                                 ELSE (a.yhat_lower - a.y) / greatest(a.yhat - a.yhat_lower, 1e-9 * abs(a.yhat), 1e-12)
+                            END AS d
+                  FROM actual a
+                 WHERE a.y > a.yhat_upper OR a.y < a.yhat_lower
+            ), flagged AS (
+                INSERT INTO @extschema@.anomalies AS an (src_ip, feature, ts, value, expected, lower, upper, score, source)
+                SELECT o.src_ip, %2$L, o.ds, o.y, o.yhat, o.yhat_lower, o.yhat_upper,
+                       least(o.d, 1e12) / (1 + least(o.d, 1e12)), 'forecast'
+                  FROM outside o
+                ON CONFLICT (src_ip, feature, ts, source) DO UPDATE
+                   SET value = EXCLUDED.value, expected = EXCLUDED.expected, lower = EXCLUDED.lower,
+                       upper = EXCLUDED.upper, score = EXCLUDED.score, detected_at = now()
+                 WHERE (an.value, an.expected, an.lower, an.upper)
+                       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.expected, EXCLUDED.lower, EXCLUDED.upper)
+                RETURNING 1
+            )
+            SELECT count(*) FROM flagged $q$, f, f)
+        INTO flagged USING since;
+        total := total + flagged;
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.detect(text, timestamptz) IS 'Flags actual values outside their stored forecast interval (since a time) into ipflow.anomalies with source forecast; fills forecasts.y; returns the rows flagged or changed';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.anomaly_scores(timestamptz[], float8[], jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.evaluate_anomalies(timestamptz, timestamptz, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.detect(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.anomaly_scores(timestamptz[], float8[], jsonb) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.evaluate_anomalies(timestamptz, timestamptz, text) TO ipflow_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.detect(text, timestamptz) TO ipflow_admin;

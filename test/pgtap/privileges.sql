@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS ipflow;
-SELECT plan(188);
+SELECT plan(203);
 
 SELECT has_schema('ipflow');
 SELECT has_table('ipflow', 'topics', 'table ipflow.topics');
@@ -316,6 +316,42 @@ SELECT is(ipflow.gbt_import(:'model_file', 'admin_copy'), 'admin_copy',
 RESET ROLE;
 
 SELECT is(current_setting('ipflow.redis_password'), '', 'a superuser can read the (empty) secret');
+
+-- anomaly detection: the reader scores and evaluates, the admin detects
+SELECT has_function('ipflow', 'anomaly_scores',
+    ARRAY['timestamp with time zone[]', 'double precision[]', 'jsonb']);
+SELECT has_function('ipflow', 'evaluate_anomalies',
+    ARRAY['timestamp with time zone', 'timestamp with time zone', 'text']);
+SELECT has_function('ipflow', 'detect', ARRAY['text', 'timestamp with time zone']);
+SELECT has_column('ipflow', 'ips', 'detector', 'ipflow.ips keeps the streaming detector''s state');
+SELECT function_privs_are('ipflow', 'anomaly_scores',
+    ARRAY['timestamp with time zone[]', 'double precision[]', 'jsonb'], 'ipflow_reader', ARRAY['EXECUTE'],
+    'the reader can score a series');
+SELECT function_privs_are('ipflow', 'anomaly_scores',
+    ARRAY['timestamp with time zone[]', 'double precision[]', 'jsonb'], 'public', ARRAY[]::text[],
+    'PUBLIC cannot score');
+SELECT function_privs_are('ipflow', 'evaluate_anomalies',
+    ARRAY['timestamp with time zone', 'timestamp with time zone', 'text'], 'ipflow_reader', ARRAY['EXECUTE'],
+    'the reader can evaluate');
+SELECT function_privs_are('ipflow', 'evaluate_anomalies',
+    ARRAY['timestamp with time zone', 'timestamp with time zone', 'text'], 'public', ARRAY[]::text[],
+    'PUBLIC cannot evaluate');
+SELECT function_privs_are('ipflow', 'detect', ARRAY['text', 'timestamp with time zone'], 'ipflow_reader',
+    ARRAY[]::text[], 'the reader cannot detect (it writes anomalies)');
+SELECT function_privs_are('ipflow', 'detect', ARRAY['text', 'timestamp with time zone'], 'ipflow_admin',
+    ARRAY['EXECUTE'], 'the admin can detect');
+SET ROLE ipflow_reader;
+SELECT lives_ok($$SELECT count(*) FROM ipflow.anomaly_scores(ARRAY[now()], ARRAY[1.0::float8])$$,
+    'the reader scores a series');
+SELECT lives_ok($$SELECT count(*) FROM ipflow.evaluate_anomalies(now() - interval '1 day', now())$$,
+    'the reader evaluates');
+SELECT throws_ok($$SELECT ipflow.detect()$$, '42501', NULL, 'the reader is refused detect');
+RESET ROLE;
+SET ROLE ipflow_admin;
+SELECT lives_ok($$SELECT ipflow.detect('bytesin', now())$$, 'the admin detects');
+SELECT throws_ok($$SELECT ipflow.detect('bytesin; DROP TABLE ipflow.events')$$, '22023',
+    'unknown feature "bytesin; DROP TABLE ipflow.events"', 'a feature name is validated, not interpolated');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Streaming anomaly detection benchmark (not a timed test): numbers for
+# README.md.
+#
+#   bench/anomaly_ingest.sh [IPS [ROUNDS]]
+#
+# Generated traffic (IPS synthetic IPs, default 1000, over four weeks from
+# Monday 2022-01-03, seed 1, the generator's default anomalies) is sent once
+# to a 16-partition topic of the Kafka test broker.  Then, ROUNDS times
+# (default 3), one ingest worker ingests all of it with
+# ipflow.anomaly_detection off and then on, each from a fresh consumer
+# group into empty tables: the ratio of the two rates, within a round, is
+# the number that survives a noisy machine.  Last, the alerts of the final
+# run are scored with ipflow.evaluate_anomalies against the ground truth of
+# the first 200 IPs (exactly the 200-IP workload: each IP's traffic and
+# detector are its own).  Runs its own harness on the ports of the
+# environment (IPFLOW_PGPORT, IPFLOW_REDIS_PORT) and stops it at the end.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+ips=${1:-1000}
+rounds=${2:-3}
+start='2022-01-03 00:00+00'
+export IPFLOW_HARNESS_DIR=${IPFLOW_BENCH_DIR:-/tmp/ipflow-bench-anomaly}
+export IPFLOW_PGPORT=${IPFLOW_PGPORT:-55442} IPFLOW_REDIS_PORT=${IPFLOW_REDIS_PORT:-56389}
+
+make -s && make -s install >/dev/null && make -s helpers
+trap 'test/harness stop' EXIT
+test/harness start
+eval "$(test/harness env)"
+sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+settings() {	# settings NAME=VALUE...: applied and reloaded
+    local args=() kv
+    for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
+    sql "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+settings log_topic=bench_log ingest_workers=0 redis_url=
+sql -c "CREATE EXTENSION ipflow" \
+    -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
+sql -c "SELECT ipflow.load_csv('$top/data/logs.csv')" -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
+echo "== sending $ips generated IPs x 672 hours to bench_log"
+events=$(sql -c "SELECT ipflow.send($ips, '$start', 672, 1)")
+echo "$events events"
+
+rates=()
+for round in $(seq 1 "$rounds"); do
+    for mode in off on; do
+        sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.anomalies" >/dev/null
+        settings consumer_group="bench_anomaly_${mode}_$round" anomaly_detection=$mode
+        sleep 1
+        settings ingest_workers=1
+        while [ "$(inserted)" = 0 ]; do sleep 0.05; done
+        t_first=$(now)
+        first_rows=$(inserted)
+        while [ "$(inserted)" -lt "$events" ]; do sleep 0.1; done
+        t1=$(now)
+        settings ingest_workers=0
+        rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)
+        rates+=("$rate")
+        printf 'round %d, detection %-3s: %.0f events/s, %d alerts\n' "$round" "$mode" "$rate" \
+            "$(sql -c "SELECT count(*) FROM ipflow.anomalies")"
+        sleep 2
+    done
+    printf 'round %d: on / off = %.3f\n' "$round" "$(echo "${rates[-1]} / ${rates[-2]}" | bc -l)"
+done
+
+echo "== F1 of the last run's alerts, first 200 IPs (ipflow.evaluate_anomalies)"
+sql <<SQL
+CREATE TEMP TABLE first_ips AS SELECT DISTINCT src_ip FROM ipflow.generate_events(200, '$start', 672, 1);
+DELETE FROM ipflow.generated_anomalies WHERE src_ip NOT IN (SELECT src_ip FROM first_ips);
+DELETE FROM ipflow.anomalies WHERE src_ip NOT IN (SELECT src_ip FROM first_ips);
+\pset format aligned
+\pset tuples_only off
+SELECT kind, incidents, found, round(recall::numeric, 3) AS recall, alarms, right_alarms,
+       round("precision"::numeric, 3) AS "precision", round(f1::numeric, 3) AS f1,
+       date_trunc('second', mean_delay) AS mean_delay
+  FROM ipflow.evaluate_anomalies('$start', '$start'::timestamptz + interval '672 hours');
+SQL
