@@ -31,5 +31,5 @@ ok "$(grep -q '<svg' "$report" && grep -q '</html>' "$report"; echo $?)" "demo/r
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2400 \
     --screenshot="$work/report.png" "file://$report" >"$work/chromium.log" 2>&1 || true
 ok "$( [ -s "$work/report.png" ]; echo $?)" "headless Chromium renders it" "$(tail -5 "$work/chromium.log")"
-out=$(/usr/bin/python3 "$here/lib/nonblank.py" "$work/report.png" 0.05 2>&1) && rc=0 || rc=1
+out=$(/usr/bin/python3 "$here/lib/nonblank.py" "$work/report.png" 0.02 2>&1) && rc=0 || rc=1
 ok "$rc" "and the screenshot is not blank ($out)"
