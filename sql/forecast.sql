@@ -78,16 +78,16 @@ SELECT origins, points, mae < naive_mae AS beats_naive, mase < 1 AS mase_below_1
 -- training in the calling backend, then in workers: the same models and forecasts
 SET ipflow.train_workers = 0;
 SELECT models, skipped, failed, workers FROM ipflow.train('unq_dst_ip');
-CREATE TEMP TABLE serial_models AS SELECT src_ip, feature, model, n_points, history_from, history_until FROM ipflow.models;
+CREATE TEMP TABLE serial_models AS SELECT src_ip, feature, model::text AS model, n_points, history_from, history_until FROM ipflow.models;
 CREATE TEMP TABLE serial_forecasts AS SELECT src_ip, feature, ds, y, yhat, yhat_lower, yhat_upper FROM ipflow.forecasts;
 SET ipflow.train_workers = 2;
 SELECT models, skipped, failed, workers > 0 AS in_workers FROM ipflow.train('unq_dst_ip');
 SELECT count(*) AS model_differences FROM (
-    (SELECT src_ip, feature, model, n_points, history_from, history_until FROM ipflow.models
+    (SELECT src_ip, feature, model::text, n_points, history_from, history_until FROM ipflow.models
      EXCEPT SELECT * FROM serial_models)
     UNION ALL
     (SELECT * FROM serial_models EXCEPT
-     SELECT src_ip, feature, model, n_points, history_from, history_until FROM ipflow.models)) d;
+     SELECT src_ip, feature, model::text, n_points, history_from, history_until FROM ipflow.models)) d;
 SELECT count(*) AS forecast_differences FROM (
     SELECT src_ip, feature, ds, y, yhat, yhat_lower, yhat_upper FROM ipflow.forecasts
     EXCEPT SELECT * FROM serial_forecasts) d;

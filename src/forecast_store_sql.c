@@ -57,14 +57,15 @@ static void
 StoreModel(Datum src_ip, Datum feature, Jsonb *params_jsonb, const char *model_json,
 		   const ForecastModel *model, int horizon, double fit_ms, TimestampTz trained_at)
 {
-	Oid			types[12] = {INETOID, TEXTOID, JSONBOID, JSONBOID, INT4OID, TIMESTAMPTZOID,
+	Oid			types[12] = {INETOID, TEXTOID, JSONBOID, JSONOID, INT4OID, TIMESTAMPTZOID,
 	TIMESTAMPTZOID, INT4OID, FLOAT8OID, FLOAT8OID, INT4OID, TIMESTAMPTZOID};
 	Datum		args[12];
 
 	args[0] = src_ip;
 	args[1] = feature;
 	args[2] = JsonbPGetDatum(params_jsonb);
-	args[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(model_json));
+	/* json is text: the core's own writer needs no second parse (as jsonb would) */
+	args[3] = CStringGetTextDatum(model_json);
 	args[4] = Int32GetDatum(model->n_history);
 	args[5] = TimestampTzGetDatum(ForecastTimestamp(model->t_start));
 	args[6] = TimestampTzGetDatum(ForecastTimestamp(model->t_end));

@@ -579,7 +579,7 @@ CREATE TABLE @extschema@.models (
     src_ip inet NOT NULL,
     feature text NOT NULL,
     params jsonb NOT NULL,
-    model jsonb NOT NULL,
+    model json NOT NULL,
     n_points int NOT NULL,
     history_from timestamptz NOT NULL,
     history_until timestamptz NOT NULL,

@@ -38,12 +38,12 @@ is "$(sql -c "SELECT count(*) FROM ipflow.models WHERE feature = 'unq_dst_ip' AN
 is "$(sql -c "SELECT count(*) FROM ipflow.forecasts WHERE feature = 'unq_dst_ip' AND y IS NULL AND $mine")" 960 \
     "and 8 forecast rows after its history"
 sql -c "DROP TABLE IF EXISTS parallel_models" \
-    -c "CREATE TABLE parallel_models AS SELECT src_ip, model FROM ipflow.models WHERE feature = 'unq_dst_ip'" >/dev/null
+    -c "CREATE TABLE parallel_models AS SELECT src_ip, model::text AS model FROM ipflow.models WHERE feature = 'unq_dst_ip'" >/dev/null
 
 # 3. in the calling backend: the same models
 is "$(sql -c "SET ipflow.train_workers = 0" -c "SELECT models + skipped, failed, workers FROM ipflow.train('unq_dst_ip')")" \
     "$series|0|0" "train() in the calling backend handles the same series"
-is "$(sql -c "SELECT count(*) FROM (SELECT src_ip, model FROM ipflow.models WHERE feature = 'unq_dst_ip'
+is "$(sql -c "SELECT count(*) FROM (SELECT src_ip, model::text FROM ipflow.models WHERE feature = 'unq_dst_ip'
                                     EXCEPT SELECT * FROM parallel_models) d")" 0 \
     "and fits exactly the models the workers fitted"
 sql -c "DROP TABLE parallel_models" >/dev/null
