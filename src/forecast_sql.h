@@ -20,7 +20,7 @@ typedef struct ForecastSeries
 } ForecastSeries;
 
 /* Seconds between 1970-01-01 and Postgres' epoch, 2000-01-01. */
-#define FORECAST_PG_EPOCH_SECONDS 946684800.0
+#define FORECAST_PG_EPOCH_SECONDS ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 
 extern void ForecastParamsFromJsonb(Jsonb *jsonb, ForecastParams *params);
 extern char *ForecastParamsText(Jsonb *jsonb);

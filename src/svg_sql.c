@@ -18,6 +18,7 @@
 
 #include "datum.h"
 #include "event.h"
+#include "ipflow.h"
 #include "svg_chart.h"
 
 /* Without a "from", the chart shows this much before "to". */
@@ -32,23 +33,6 @@ static double
 UnixSeconds(TimestampTz t)
 {
 	return (double) t / USECS_PER_SEC + UNIX_TO_POSTGRES_SECONDS;
-}
-
-/* The feature's column, or an error listing the features. */
-static const char *
-ChartFeature(const char *name)
-{
-	int			f;
-
-	for (f = 0; f < EVENT_NFEATURES; f++)
-		if (strcmp(name, EventFeatureNames[f]) == 0)
-			return EventFeatureNames[f];
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown feature \"%s\"", name),
-			 errhint("Use one of ipflow.features(): unq_dst_ip, allow, drop, frequency, pkts_sent, "
-					 "pkts_received, bytesin, bytesout, unq_dst_port.")));
-	return NULL;
 }
 
 /* Runs a read-only query of the IP, feature and window; refuses too many rows. */
@@ -130,7 +114,7 @@ ipflow_plot_svg(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("src_ip and feature must not be NULL")));
-	column = ChartFeature(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	column = EventFeatureNames[IpflowFeatureIndex(text_to_cstring(PG_GETARG_TEXT_PP(1)))];
 	ip_text = DatumGetCString(DirectFunctionCall1(inet_out, PG_GETARG_DATUM(0)));
 	if ((!PG_ARGISNULL(2) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2))) ||
 		(!PG_ARGISNULL(3) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(3))))

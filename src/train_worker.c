@@ -33,7 +33,7 @@ PGDLLEXPORT void ipflow_train_worker_main(Datum main_arg);
 /* Fits one series in a transaction of its own; an error fails only it. */
 static void
 TrainClaimed(TrainShared *shared, TrainItem *item, const ForecastParams *params,
-			 MemoryContext series_context)
+			 Jsonb *params_jsonb, MemoryContext series_context)
 {
 	Datum		ip = PointerGetDatum(&item->src_ip);
 	char		message[TRAIN_MESSAGE_MAX] = "";
@@ -46,13 +46,9 @@ TrainClaimed(TrainShared *shared, TrainItem *item, const ForecastParams *params,
 												   DatumGetCString(DirectFunctionCall1(inet_out, ip))));
 	PG_TRY();
 	{
-		Jsonb	   *params_jsonb;
-
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		MemoryContextSwitchTo(series_context);
-		params_jsonb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-														  CStringGetDatum(TrainSharedParams(shared))));
 		outcome = TrainOneSeries(ip, item->feature, shared->horizon, params, params_jsonb,
 								 shared->trained_at, message, sizeof(message));
 		SPI_finish();
@@ -86,6 +82,8 @@ ipflow_train_worker_main(Datum main_arg)
 	ForecastParams params;
 	ForecastError error;
 	MemoryContext series_context;
+	MemoryContext old;
+	Jsonb	   *params_jsonb;
 	const char *text;
 
 	pqsignal(SIGTERM, die);
@@ -104,6 +102,10 @@ ipflow_train_worker_main(Datum main_arg)
 	text = TrainSharedParams(shared);
 	if (!ForecastParamsFromJson(text, strlen(text), &params, &error))
 		elog(ERROR, "training settings unreadable: %s", error.message);
+	/* stored with every model: read once */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	params_jsonb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	MemoryContextSwitchTo(old);
 
 	series_context = AllocSetContextCreate(TopMemoryContext, "ipflow train series",
 										   ALLOCSET_DEFAULT_SIZES);
@@ -116,7 +118,7 @@ ipflow_train_worker_main(Datum main_arg)
 		if (claimed >= (uint32) shared->nitems)
 			break;
 		pg_atomic_write_u32(&shared->items[claimed].state, TRAIN_CLAIMED);
-		TrainClaimed(shared, &shared->items[claimed], &params, series_context);
+		TrainClaimed(shared, &shared->items[claimed], &params, params_jsonb, series_context);
 	}
 
 	/* every series this worker committed is durable when train() returns */
