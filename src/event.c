@@ -779,7 +779,8 @@ PayloadCheck(EventBuilder *b, const char *payload, size_t len, size_t max_bytes)
 
 	if (len > max_bytes)
 	{
-		Fail(b, "message of %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+		Fail(b, "message of %zu bytes exceeds the limit of %zu bytes (ipflow.max_message_size)",
+			 len, max_bytes);
 		return false;
 	}
 	if (len > EVENT_PARSER_MAX_BYTES)

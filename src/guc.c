@@ -33,6 +33,10 @@ int			IpflowTrainWorkers = IPFLOW_DEFAULT_TRAIN_WORKERS;
 char	   *IpflowAnomalyTopic = NULL;
 double		IpflowAnomalyThreshold = IPFLOW_DEFAULT_ANOMALY_THRESHOLD;
 bool		IpflowAnomalyDetection = true;
+int			IpflowMaxMessageSize = IPFLOW_DEFAULT_MAX_MESSAGE_SIZE;
+int			IpflowBatchMaxBytesKb = IPFLOW_DEFAULT_BATCH_MAX_BYTES_KB;
+int			IpflowRedisTimeoutMs = IPFLOW_DEFAULT_REDIS_TIMEOUT_MS;
+int			IpflowMirrorMaxBufferKb = IPFLOW_DEFAULT_MIRROR_MAX_BUFFER_KB;
 
 static const struct config_enum_entry redis_backend_options[] = {
 	{"auto", REDIS_BACKEND_AUTO, false},
@@ -238,6 +242,33 @@ IpflowDefineGucs(void)
 							&IpflowBatchTimeoutMs, IPFLOW_DEFAULT_BATCH_TIMEOUT_MS,
 							IPFLOW_MIN_BATCH_TIMEOUT_MS, IPFLOW_MAX_BATCH_TIMEOUT_MS,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.max_message_size",
+							gettext_noop("Largest event message accepted; larger ones go to ipflow.rejects unread."),
+							NULL, &IpflowMaxMessageSize, IPFLOW_DEFAULT_MAX_MESSAGE_SIZE,
+							IPFLOW_MIN_MAX_MESSAGE_SIZE, IPFLOW_MAX_MAX_MESSAGE_SIZE,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.batch_max_bytes",
+							gettext_noop("Most message bytes one ingest batch holds."),
+							gettext_noop("A batch is stored once it reaches ipflow.batch_size messages or this many bytes."),
+							&IpflowBatchMaxBytesKb, IPFLOW_DEFAULT_BATCH_MAX_BYTES_KB,
+							IPFLOW_MIN_BATCH_MAX_BYTES_KB, IPFLOW_MAX_BATCH_MAX_BYTES_KB,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.redis_timeout",
+							gettext_noop("Longest wait for a Redis reply."),
+							gettext_noop("The mirror drops a connection whose oldest command is unanswered this long and catches up later."),
+							&IpflowRedisTimeoutMs, IPFLOW_DEFAULT_REDIS_TIMEOUT_MS,
+							IPFLOW_MIN_REDIS_TIMEOUT_MS, IPFLOW_MAX_REDIS_TIMEOUT_MS,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ipflow.mirror_max_buffer",
+							gettext_noop("Most an ingest worker holds for Redis before it drops the connection."),
+							gettext_noop("Beyond it Redis is not keeping up: the mirror catches up from ipflow.events later."),
+							&IpflowMirrorMaxBufferKb, IPFLOW_DEFAULT_MIRROR_MAX_BUFFER_KB,
+							IPFLOW_MIN_MIRROR_MAX_BUFFER_KB, IPFLOW_MAX_MIRROR_MAX_BUFFER_KB,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ipflow.train_workers",
 							gettext_noop("Background workers one ipflow.train() call fits models in."),

@@ -23,7 +23,6 @@ typedef enum RedisBackend
 #define IPFLOW_MIN_BATCH_TIMEOUT_MS 1
 #define IPFLOW_MAX_BATCH_TIMEOUT_MS 60000
 
-/* Messages larger than this are rejected unread. */
 #define IPFLOW_DEFAULT_DUMP_LAG_S 3600
 #define IPFLOW_MIN_DUMP_LAG_S 0
 #define IPFLOW_MAX_DUMP_LAG_S (366 * 24 * 3600)
@@ -36,7 +35,28 @@ typedef enum RedisBackend
 #define IPFLOW_MIN_ANOMALY_THRESHOLD 0.0
 #define IPFLOW_MAX_ANOMALY_THRESHOLD 1.0
 
-#define IPFLOW_MAX_MESSAGE_BYTES (1024 * 1024)
+/* Messages larger than this are rejected unread (bytes). */
+#define IPFLOW_DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
+#define IPFLOW_MIN_MAX_MESSAGE_SIZE 1024
+#define IPFLOW_MAX_MAX_MESSAGE_SIZE (100 * 1024 * 1024)
+
+/* A batch stops collecting once its payloads hold this much (kB). */
+#define IPFLOW_DEFAULT_BATCH_MAX_BYTES_KB (64 * 1024)
+#define IPFLOW_MIN_BATCH_MAX_BYTES_KB 1024
+#define IPFLOW_MAX_BATCH_MAX_BYTES_KB (1024 * 1024)
+
+/* Longest wait for one Redis reply (ms). */
+#define IPFLOW_DEFAULT_REDIS_TIMEOUT_MS 10000
+#define IPFLOW_MIN_REDIS_TIMEOUT_MS 100
+#define IPFLOW_MAX_REDIS_TIMEOUT_MS (3600 * 1000)
+
+/* Most a worker holds for Redis, unsent (kB). */
+#define IPFLOW_DEFAULT_MIRROR_MAX_BUFFER_KB (64 * 1024)
+#define IPFLOW_MIN_MIRROR_MAX_BUFFER_KB 1024
+#define IPFLOW_MAX_MIRROR_MAX_BUFFER_KB (4 * 1024 * 1024)
+
+/* A rejected message keeps at most this many bytes of its payload. */
+#define IPFLOW_REJECT_PAYLOAD_MAX (64 * 1024)
 
 extern char *IpflowDatabase;
 extern char *IpflowKafkaBrokers;
@@ -58,6 +78,10 @@ extern int	IpflowTrainWorkers;
 extern char *IpflowAnomalyTopic;
 extern double IpflowAnomalyThreshold;
 extern bool IpflowAnomalyDetection;
+extern int	IpflowMaxMessageSize;
+extern int	IpflowBatchMaxBytesKb;
+extern int	IpflowRedisTimeoutMs;
+extern int	IpflowMirrorMaxBufferKb;
 
 extern void IpflowDefineGucs(void);
 

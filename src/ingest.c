@@ -65,6 +65,8 @@
 #define INGEST_FLUSH_TIMEOUT_MS 10000
 /* while busy, offsets are committed this often; at once when idle */
 #define INGEST_COMMIT_INTERVAL_MS 200
+/* partitions whose end-of-partition offset is kept for the lag */
+#define INGEST_TRACKED_PARTITIONS 4096
 
 /* A parsed batch, column by column, as the insert statement takes it. */
 typedef struct IngestBatch
@@ -136,6 +138,8 @@ typedef struct IngestWorker
 	int			pending_count;
 	int64		pending_messages;
 	int64		backlog;		/* messages behind the partitions' ends, last seen */
+	/* where a partition was found at its end, while nothing came since */
+	int64		eof_offset[INGEST_TRACKED_PARTITIONS];
 	/* offsets of batches complete but not yet committed, or NULL */
 	rd_kafka_topic_partition_list_t *committable;
 	TimestampTz last_commit;
@@ -198,6 +202,8 @@ IngestRebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		return;
 	}
 	rd_kafka_assign(rk, partitions);
+	for (i = 0; i < INGEST_TRACKED_PARTITIONS; i++)
+		worker.eof_offset[i] = -1;
 	numbers = palloc((partitions->cnt + 1) * sizeof(int));
 	for (i = 0; i < partitions->cnt; i++)
 		numbers[n++] = partitions->elems[i].partition;
@@ -452,6 +458,8 @@ IngestOpenClients(void)
 	KafkaConfSet(conf, "enable.auto.commit", "false");
 	KafkaConfSet(conf, "enable.auto.offset.store", "false");
 	KafkaConfSet(conf, "auto.offset.reset", "earliest");
+	/* an end-of-partition event gives the lag of a partition with no news */
+	KafkaConfSet(conf, "enable.partition.eof", "true");
 	KafkaConfSet(conf, "session.timeout.ms", "10000");
 	KafkaConfSet(conf, "heartbeat.interval.ms", "1000");
 	KafkaConfSet(conf, "fetch.wait.max.ms", "10");
@@ -509,17 +517,35 @@ IngestDrainPipe(void)
 }
 
 /*
- * Collects the messages that have arrived, up to ipflow.batch_size.  A
- * worker that is free stores at once what came (low latency at low rates),
- * and while it stores a batch the next one queues up (big batches at high
- * rates); only with a backlog at the broker does it wait, at most
- * ipflow.batch_timeout, to fill a batch.  Returns how many; 0 after an idle
- * second or a signal.
+ * How many messages to take next: what fits in ipflow.batch_size and, at
+ * the sizes seen so far, in ipflow.batch_max_bytes.  The first is taken
+ * alone to learn a size, so large messages never arrive many at once.
+ */
+static int
+IngestWant(int have, int64 bytes, int64 max_bytes)
+{
+	int64		fit;
+
+	if (have == 0)
+		return 1;
+	fit = (max_bytes - bytes) / Max(bytes / have, 1);
+	return (int) Max(1, Min(fit, IpflowBatchSize - have));
+}
+
+/*
+ * Collects the messages that have arrived, up to ipflow.batch_size
+ * messages and ipflow.batch_max_bytes.  A worker that is free stores at
+ * once what came (low latency at low rates), and while it stores a batch
+ * the next one queues up (big batches at high rates); only with a backlog
+ * at the broker does it wait, at most ipflow.batch_timeout, to fill a
+ * batch.  Returns how many; 0 after an idle second or a signal.
  */
 static int
 IngestCollect(void)
 {
 	int			have = 0;
+	int64		bytes = 0;
+	int64		max_bytes = (int64) IpflowBatchMaxBytesKb * 1024;
 	TimestampTz first_at = 0;
 
 	if (worker.msgs_capacity < IpflowBatchSize)
@@ -542,7 +568,7 @@ IngestCollect(void)
 		IngestReapPending(false);
 		MirrorService();
 		got = rd_kafka_consume_batch_queue(worker.queue, 0, worker.msgs + have,
-										   IpflowBatchSize - have);
+										   IngestWant(have, bytes, max_bytes));
 		for (i = 0; i < got; i++)
 		{
 			rd_kafka_message_t *m = worker.msgs[have + i];
@@ -550,20 +576,25 @@ IngestCollect(void)
 			if (m->err)
 			{
 				/* not a message: end of partition or a consumer error */
-				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+					m->partition >= 0 && m->partition < INGEST_TRACKED_PARTITIONS)
+					worker.eof_offset[m->partition] = m->offset;
+				else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 					IpflowWorkerSetError(worker.slot, rd_kafka_message_errstr(m));
 				rd_kafka_message_destroy(m);
 				memmove(&worker.msgs[have + i], &worker.msgs[have + i + 1],
 						(got - i - 1) * sizeof(rd_kafka_message_t *));
 				got--;
 				i--;
+				continue;
 			}
+			bytes += m->len;
 		}
 		if (got > 0 && have == 0)
 			first_at = GetCurrentTimestamp();
 		have += got;
 		worker.msgs_held = have;
-		if (have >= IpflowBatchSize)
+		if (have >= IpflowBatchSize || bytes >= max_bytes)
 			return have;
 		if (have > 0)
 		{
@@ -674,7 +705,7 @@ IngestParse(IngestBatch *b)
 			IngestReject(b, i, "empty message");
 			continue;
 		}
-		if (!EventParse(m->payload, m->len, IPFLOW_MAX_MESSAGE_BYTES, ev, reason))
+		if (!EventParse(m->payload, m->len, (size_t) IpflowMaxMessageSize, ev, reason))
 		{
 			IngestReject(b, i, reason);
 			continue;
@@ -755,16 +786,21 @@ IngestInsertRejects(IngestBatch *b)
 	for (i = 0; i < b->nbad; i++)
 	{
 		const rd_kafka_message_t *m = b->msgs[b->bad_msg[i]];
-		bytea	   *raw = palloc(VARHDRSZ + m->len);
+		size_t		kept = Min(m->len, IPFLOW_REJECT_PAYLOAD_MAX);
+		bytea	   *raw = palloc(VARHDRSZ + kept);
 
-		SET_VARSIZE(raw, VARHDRSZ + m->len);
-		if (m->len > 0)
-			memcpy(VARDATA(raw), m->payload, m->len);
+		/* the start of a large payload shows what is wrong with it */
+		SET_VARSIZE(raw, VARHDRSZ + kept);
+		if (kept > 0)
+			memcpy(VARDATA(raw), m->payload, kept);
 		topic[i] = CStringGetTextDatum(rd_kafka_topic_name(m->rkt));
 		partition[i] = Int32GetDatum(m->partition);
 		offset[i] = Int64GetDatum(m->offset);
 		payload[i] = PointerGetDatum(raw);
-		reason[i] = CStringGetTextDatum(b->bad_reason[i]);
+		reason[i] = CStringGetTextDatum(kept < m->len
+										? psprintf("%s; payload cut to its first %zu of %zu bytes",
+												   b->bad_reason[i], kept, m->len)
+										: b->bad_reason[i]);
 	}
 	args[0] = PointerGetDatum(DatumArray(topic, NULL, b->nbad, TEXTOID));
 	args[1] = PointerGetDatum(DatumArray(partition, NULL, b->nbad, INT4OID));
@@ -1179,10 +1215,14 @@ IngestReportAssignment(void)
 		int64_t		low = 0,
 					high = 0;
 		int64		behind = 0;
+		int64		at = tp->offset;
 
+		/* nothing consumed since the assignment: where its end was found */
+		if (at < 0 && tp->partition < INGEST_TRACKED_PARTITIONS)
+			at = worker.eof_offset[tp->partition];
 		if (rd_kafka_get_watermark_offsets(worker.consumer, tp->topic, tp->partition, &low, &high) == 0 &&
 			high >= 0)
-			behind = Max(0, high - (tp->offset >= 0 ? tp->offset : low));
+			behind = Max(0, high - (at >= 0 ? at : low));
 		total += behind;
 		appendStringInfo(&parts, "%s%d", i ? "," : "", tp->partition);
 		appendStringInfo(&lag, "%s\"%d\": " INT64_FORMAT, i ? ", " : "", tp->partition, behind);

@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "event.h"
+#include "guc.h"
 #include "ipflow.h"
 #include "kafka.h"
 #include "redis.h"
@@ -196,7 +197,7 @@ InitSeries(FunctionCallInfo fcinfo)
 		InitEmit(fcinfo, "redis", "", "off (ipflow.redis_url is empty)");
 		return;
 	}
-	c = RedisOpen(INIT_TIMEOUT_MS, &error);
+	c = RedisOpen(IpflowRedisTimeoutMs, &error);
 	if (c == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -224,7 +225,7 @@ InitSeries(FunctionCallInfo fcinfo)
 			if (redisGetReply(c, (void **) &reply) != REDIS_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("Redis failed while creating series: %s", c->errstr)));
+						 errmsg("Redis failed while creating series: %s", RedisConnectionError(c))));
 			if (RedisReplyFailed(reply))
 			{
 				if (failed++ == 0)

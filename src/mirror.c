@@ -40,11 +40,12 @@
 #include "mirror.h"
 #include "redis.h"
 
+/* the handshake blocks the worker: keep it short, whatever redis_timeout */
 #define MIRROR_CONNECT_TIMEOUT_MS 1000
 #define MIRROR_RETRY_MIN_MS 1000
 #define MIRROR_RETRY_MAX_MS 30000
-/* more than this unsent: Redis is too slow, catch up later instead */
-#define MIRROR_MAX_BUFFERED (64 * 1024 * 1024)
+/* IPs remembered as having their series; beyond, forgotten (made again) */
+#define MIRROR_MAX_KNOWN_IPS 262144
 /* catch-up: windows of stored time, aiming at this many events each */
 #define MIRROR_CATCHUP_EVENTS 20000
 #define MIRROR_CATCHUP_FIRST_WINDOW_US (60 * USECS_PER_SEC)
@@ -55,6 +56,7 @@ typedef struct MirrorJob
 {
 	int			replies;		/* still to come */
 	bool		failed;
+	TimestampTz queued_at;
 	int64		events;
 	int64		samples;
 	TimestampTz live_until;		/* live batch: committed at */
@@ -105,6 +107,14 @@ typedef struct MirrorState
 
 static MirrorState mirror;
 
+/* More than ipflow.mirror_max_buffer unsent: Redis is too slow. */
+static bool
+MirrorOverBuffer(double fraction)
+{
+	return mirror.redis && mirror.redis->obuf &&
+		sdslen(mirror.redis->obuf) > fraction * IpflowMirrorMaxBufferKb * 1024.0;
+}
+
 static void MirrorPopAnswered(void);
 
 /* Forgets what is known of a partition: its saved progress is read again. */
@@ -128,6 +138,21 @@ MirrorReport(const char *state)
 	mirror.slot->mirror_lag = mirror.behind + mirror.in_flight;
 	mirror.slot->mirrored = mirror.mirrored;
 	SpinLockRelease(&IpflowShared->mutex);
+}
+
+/* Forgets which IPs have their series made on this connection. */
+static void
+MirrorForgetSeries(void)
+{
+	HASHCTL		ctl;
+
+	if (mirror.series)
+		hash_destroy(mirror.series);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(IpAddr);
+	ctl.entrysize = sizeof(IpAddr);
+	ctl.hcxt = mirror.context;
+	mirror.series = hash_create("ipflow mirror series", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 static void
@@ -277,7 +302,7 @@ MirrorReadRedisProgress(redisContext *c, char **error)
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
 	{
 		*error = psprintf("could not read the mirror's progress from Redis: %s",
-						  reply == NULL ? c->errstr : reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+						  reply == NULL ? RedisConnectionError(c) : reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
 		if (reply)
 			freeReplyObject(reply);
 		return false;
@@ -341,7 +366,6 @@ MirrorConnect(void)
 {
 	char	   *error = NULL;
 	redisContext *c;
-	HASHCTL		ctl;
 	int			p;
 
 	if (mirror.retry_at != 0 && GetCurrentTimestamp() < mirror.retry_at)
@@ -375,11 +399,7 @@ MirrorConnect(void)
 	mirror.socket_changed = true;
 	mirror.retry_ms = MIRROR_RETRY_MIN_MS;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(IpAddr);
-	ctl.entrysize = sizeof(IpAddr);
-	ctl.hcxt = mirror.context;
-	mirror.series = hash_create("ipflow mirror series", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	MirrorForgetSeries();
 
 	/* stored before now: caught up from ipflow.events; after: live */
 	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
@@ -400,12 +420,20 @@ MirrorSocket(bool *want_write, bool *changed)
 long
 MirrorTimeoutMs(long idle_ms)
 {
+	TimestampTz wake;
 	long		secs;
 	int			usecs;
 
-	if (!mirror.enabled || mirror.redis || mirror.retry_at == 0)
+	/* the next reconnection attempt, or the oldest reply's deadline */
+	if (!mirror.enabled)
 		return idle_ms;
-	TimestampDifference(GetCurrentTimestamp(), mirror.retry_at, &secs, &usecs);
+	if (mirror.redis == NULL && mirror.retry_at != 0)
+		wake = mirror.retry_at;
+	else if (mirror.redis && mirror.first)
+		wake = TimestampTzPlusMilliseconds(mirror.first->queued_at, IpflowRedisTimeoutMs);
+	else
+		return idle_ms;
+	TimestampDifference(GetCurrentTimestamp(), wake, &secs, &usecs);
 	return Max(1, Min(idle_ms, secs * 1000 + usecs / 1000 + 1));
 }
 
@@ -434,6 +462,10 @@ MirrorAppendEvents(Event **events, int n, int64 *samples)
 	int			i,
 				j,
 				f;
+
+	/* a flood of new IPs must not grow the worker: forget, make again */
+	if (hash_get_num_entries(mirror.series) >= MIRROR_MAX_KNOWN_IPS)
+		MirrorForgetSeries();
 
 	/* one command per IP and feature: group the events by IP */
 	qsort(events, n, sizeof(Event *), MirrorCompareEvents);
@@ -480,6 +512,7 @@ MirrorQueueJob(int replies, int64 events, int64 samples)
 	MirrorJob  *job = MemoryContextAllocZero(mirror.context, sizeof(MirrorJob));
 
 	job->replies = replies;
+	job->queued_at = GetCurrentTimestamp();
 	job->events = events;
 	job->samples = samples;
 	job->catchup_partition = -1;
@@ -652,8 +685,12 @@ MirrorExchange(void)
 		job->replies--;
 		MirrorPopAnswered();
 	}
-	if (mirror.redis->obuf && sdslen(mirror.redis->obuf) > MIRROR_MAX_BUFFERED)
-		MirrorDisconnect("Redis is not keeping up; the mirror will catch up from ipflow.events");
+	if (MirrorOverBuffer(1.0))
+		MirrorDisconnect("Redis is not keeping up (more than ipflow.mirror_max_buffer unsent)");
+	else if (mirror.first &&
+			 TimestampDifferenceExceeds(mirror.first->queued_at, GetCurrentTimestamp(),
+										IpflowRedisTimeoutMs))
+		MirrorDisconnect(psprintf("no reply within ipflow.redis_timeout (%d ms)", IpflowRedisTimeoutMs));
 }
 
 /* Reads the saved progress of the assigned partitions not yet known. */
@@ -789,7 +826,7 @@ MirrorCatchUp(void)
 	int			p;
 	bool		any = false;
 
-	if (mirror.redis == NULL || (mirror.redis->obuf && sdslen(mirror.redis->obuf) > MIRROR_MAX_BUFFERED / 4))
+	if (mirror.redis == NULL || MirrorOverBuffer(0.25))
 		return;
 	for (p = 0; p < MIRROR_MAX_PARTITIONS; p++)
 		if (mirror.partitions[p].assigned && !mirror.partitions[p].caught_up &&

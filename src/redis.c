@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sys/time.h>
 
@@ -30,6 +31,18 @@ bool
 RedisEnabled(void)
 {
 	return IpflowRedisUrl != NULL && IpflowRedisUrl[0] != '\0';
+}
+
+/*
+ * What went wrong on a connection: a blocking read that timed out says
+ * EAGAIN, which would not tell the user which setting to look at.
+ */
+const char *
+RedisConnectionError(const redisContext *c)
+{
+	if (c->err == REDIS_ERR_IO && strcmp(c->errstr, strerror(EAGAIN)) == 0)
+		return "no reply in time (see ipflow.redis_timeout)";
+	return c->errstr;
 }
 
 /* Runs one command on a fresh blocking connection; false with *error. */
@@ -44,7 +57,7 @@ RedisSetup(redisContext *c, char **error, const char *what, const char *fmt, ...
 	va_end(args);
 	if (reply == NULL)
 	{
-		*error = psprintf("%s: %s", what, c->errstr);
+		*error = psprintf("%s: %s", what, RedisConnectionError(c));
 		return false;
 	}
 	if (reply->type == REDIS_REPLY_ERROR)
@@ -140,7 +153,7 @@ RedisResolveBackend(redisContext *c, RedisBackend *backend, char **error)
 
 	if (reply == NULL)
 	{
-		*error = psprintf("Redis did not answer MODULE LIST: %s", c->errstr);
+		*error = psprintf("Redis did not answer MODULE LIST: %s", RedisConnectionError(c));
 		return false;
 	}
 	/* a server that refuses MODULE LIST (ACL, old version) has no modules for us */

@@ -24,6 +24,9 @@ extern bool RedisEnabled(void);
  */
 extern redisContext *RedisOpen(int timeout_ms, char **error);
 
+/* The connection's error, in words a user can act on. */
+extern const char *RedisConnectionError(const redisContext *c);
+
 /*
  * The backend to use: ipflow.redis_backend, or with auto, timeseries when
  * the server has the RedisTimeSeries module.  False with *error when asked

@@ -25,11 +25,11 @@
 
 #include "datum.h"
 #include "event.h"
+#include "guc.h"
 #include "ip.h"
 #include "ipflow.h"
 #include "redis.h"
 
-#define DUMP_TIMEOUT_MS 10000
 #define DUMP_UPSERT_CHUNK 50000
 
 /*
@@ -84,7 +84,7 @@ SqlRedisOpen(RedisBackend *backend)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the Redis mirror is off"),
 				 errhint("Set ipflow.redis_url to a Redis server.")));
-	c = RedisOpen(DUMP_TIMEOUT_MS, &error);
+	c = RedisOpen(IpflowRedisTimeoutMs, &error);
 	if (c == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -107,7 +107,7 @@ SqlRedisAnswer(redisContext *c, int argc, const char **argv)
 	if (reply == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("Redis failed during %s: %s", argv[0], c->errstr)));
+				 errmsg("Redis failed during %s: %s", argv[0], RedisConnectionError(c))));
 	return reply;
 }
 
@@ -386,7 +386,7 @@ DumpDeleteMoved(char **first_error)
 				(reply->type == REDIS_REPLY_INTEGER && reply->integer < 0))
 			{
 				if (failed++ == 0)
-					*first_error = pstrdup(reply == NULL ? c->errstr :
+					*first_error = pstrdup(reply == NULL ? RedisConnectionError(c) :
 										   reply->type == REDIS_REPLY_ERROR ? reply->str :
 										   "new samples arrived in the moved range");
 			}

@@ -452,7 +452,7 @@ ValidateFile(const char *path, const char *text, size_t len, int *nspans, Event 
 	{
 		char		reason[EVENT_REASON_MAX];
 
-		if (!EventParse(text + copy[i].offset, copy[i].len, IPFLOW_MAX_MESSAGE_BYTES, &(*events)[i], reason))
+		if (!EventParse(text + copy[i].offset, copy[i].len, (size_t) IpflowMaxMessageSize, &(*events)[i], reason))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("ipflow.send_json_dir: \"%s\" is malformed: event %d (line %d): %s",

@@ -7,12 +7,14 @@
  *       prints "key<TAB>partition" as the broker acknowledged it.
  *
  *   kafkatool stream --bootstrap B --topic T --ips N --count N [--rate R]
- *                    [--ip-offset K]
+ *                    [--ip-offset K] [--linger MS]
  *                    [--first-hour H] [--report FILE]
  *       Produces COUNT synthetic events for N source IPs (10.x.y.z, the
  *       K+1st to K+Nth such address), hour
  *       after hour from 2022-01-01 + H hours, keyed by IP (murmur2), zstd
- *       compressed, at R events/s (0: as fast as possible).  With --report,
+ *       compressed, at R events/s (0: as fast as possible), batched by the
+ *       producer for MS ms (default 1 with a rate, else 20: the test broker
+ *       serves one batch per partition per fetch).  With --report,
  *       writes "partition offset produced_at_us delivered_at_us" per delivered
  *       message.
  */
@@ -205,9 +207,10 @@ wait_for_metadata(rd_kafka_t *rk, const char *topic)
 
 static int
 cmd_stream(const char *bootstrap, const char *topic, long ips, long ip_offset, long count,
-		   double rate, long first_hour, const char *report)
+		   double rate, const char *linger_ms, long first_hour, const char *report)
 {
-	rd_kafka_t *rk = producer_new(bootstrap, rate > 0 ? "1" : "20", "zstd", on_stream_delivery);
+	rd_kafka_t *rk = producer_new(bootstrap, linger_ms ? linger_ms : rate > 0 ? "1" : "20",
+								  "zstd", on_stream_delivery);
 	int64_t		start;
 	long		i;
 
@@ -252,6 +255,7 @@ main(int argc, char **argv)
 	const char *bootstrap = NULL;
 	const char *topic = NULL;
 	const char *report = NULL;
+	const char *linger_ms = NULL;
 	long		ips = 100,
 				count = 0,
 				first_hour = 0,
@@ -277,6 +281,8 @@ main(int argc, char **argv)
 			rate = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--first-hour") == 0)
 			first_hour = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--linger") == 0)
+			linger_ms = argv[i + 1];
 		else if (strcmp(argv[i], "--report") == 0)
 			report = argv[i + 1];
 		else
@@ -285,10 +291,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "partitions") == 0 && bootstrap && topic)
 		return cmd_partitions(bootstrap, topic);
 	if (strcmp(argv[1], "stream") == 0 && bootstrap && topic && ips > 0 && count > 0)
-		return cmd_stream(bootstrap, topic, ips, ip_offset, count, rate, first_hour, report);
+		return cmd_stream(bootstrap, topic, ips, ip_offset, count, rate, linger_ms, first_hour, report);
 usage:
 	fprintf(stderr, "usage: kafkatool partitions --bootstrap HOST:PORT --topic TOPIC < keys\n"
 			"       kafkatool stream --bootstrap HOST:PORT --topic TOPIC --ips N --count N\n"
-			"                        [--rate EVENTS_PER_S] [--first-hour H] [--ip-offset K] [--report FILE]\n");
+			"                        [--rate EVENTS_PER_S] [--first-hour H] [--ip-offset K] [--linger MS]\n"
+			"                        [--report FILE]\n");
 	return 2;
 }

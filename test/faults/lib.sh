@@ -31,6 +31,7 @@ stream_start() {	# stream_start OFFSET
     fault_offset=$1
     test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips "$FAULT_IPS" \
         --ip-offset "$fault_offset" --count "$FAULT_COUNT" --rate "$FAULT_RATE" --first-hour 100 \
+        ${FAULT_LINGER:+--linger "$FAULT_LINGER"} \
         >/dev/null 2>&1 &
     stream_pid=$!
 }
@@ -111,4 +112,18 @@ WITH e AS (
 s AS (SELECT $2 FROM $1)
 SELECT count(*) FROM ((SELECT * FROM e EXCEPT SELECT * FROM s) UNION ALL (SELECT * FROM s EXCEPT SELECT * FROM e)) AS d
 SQL
+}
+
+# The ingest worker's private memory (RssAnon, kB): RSS would also count the
+# shared buffers it touched.
+worker_anon_kb() {
+    local pid
+    pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
+    awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0
+}
+
+# Samples worker_anon_kb every second into FILE until stopped (kill $sampler_pid).
+sample_memory() {	# sample_memory FILE
+    while :; do worker_anon_kb >>"$1"; sleep 1; done &
+    sampler_pid=$!
 }

@@ -489,7 +489,7 @@ test_invalid(void)
 	memcpy(big + MAX_BYTES + 1 - 2, "\"}", 2);
 	big[MAX_BYTES + 1] = '\0';
 	rejects_len(big, MAX_BYTES + 1, MAX_BYTES,
-				"message of 1048577 bytes exceeds the limit of 1048576 bytes", "1 MiB + 1 bytes");
+				"message of 1048577 bytes exceeds the limit of 1048576 bytes (ipflow.max_message_size)", "1 MiB + 1 bytes");
 	big[MAX_BYTES - 2] = '"';
 	big[MAX_BYTES - 1] = '}';
 	ok(EventParse(big, MAX_BYTES, MAX_BYTES, &ev, reason), "accepts exactly 1 MiB: %s", reason);

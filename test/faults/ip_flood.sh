@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fault: a flood of new IPs, 100,000 distinct source IPs in under a minute
+# (each event from an IP never seen).  Ingestion must keep up (no backlog
+# left soon after the flood), the worker's memory must stay bounded, and
+# events, ip_stats, the aggregates and the Redis mirror must be exact.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+work=$(mktemp -d)
+trap 'kill "${sampler_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$here/../.."
+fault_setup
+echo "1..7"
+# producer batches of 20 ms: the test broker serves one batch per partition
+# per fetch, so 1 ms batches would measure its fetch rate, not ipflow
+FAULT_IPS=100000 FAULT_COUNT=100000 FAULT_RATE=2000 FAULT_LINGER=20
+sample_memory "$work/memory"
+start=$(date +%s)
+stream_start 1000000
+stream_wait
+ok_wait "SELECT count(*) FROM ipflow.events" 100000 30 \
+    "every one of 100,000 events is stored within 30 s of the flood's end ($(( $(date +%s) - start )) s from its start)"
+is "$(sql -c "SELECT count(*) FROM (($(expected_sql)) EXCEPT
+               SELECT src_ip, count(*), sum(unq_dst_ip), sum(bytesin), sum(bytesout),
+                      (min(extract(epoch FROM ts)) - 1640995200) / 3600 FROM ipflow.events GROUP BY 1) AS d")" 0 \
+    "events equal what was produced, per IP"
+is "$(sql -c "SELECT count(*) FILTER (WHERE events = 1 AND feature_count[1] = 1) FROM ipflow.ips")" 100000 \
+    "ipflow.ips has the 100,000 IPs, one event each"
+ok_wait "SELECT string_agg(mirror || ' ' || mirror_lag, ',') FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL" \
+    "live 0" 90 "the Redis mirror has caught up"
+# sorted_set layout: per series a sorted set and a labels hash, per IP one
+# srcIP index set, per feature one dataType index set
+is "$(redis_cli dbsize)" "$(( 100000 * 9 * 2 + 100000 + 9 + 1 ))" \
+    "Redis holds every IP's nine series, labels and index entries"
+kill "$sampler_pid"; sampler_pid=
+peak=$(sort -n "$work/memory" | tail -1)
+ok "$([ "$peak" -gt 0 ] && [ "$peak" -lt 200000 ]; echo $?)" \
+    "the worker's private memory stays under 200 MB (peak $((peak / 1024)) MB)"
