@@ -10,7 +10,7 @@ CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o s
 	src/forecast_calendar.o src/forecast_predict.o \
 	src/forecast_json.o src/forecast_backtest.o src/svg_chart.o \
 	src/anomaly.o src/anomaly_json.o
-OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o \
+OBJS = $(CORE_OBJS) src/ipflow.o src/guc.o src/shmem.o src/kafka.o src/broker.o src/launcher.o src/log_filter.o \
 	src/ingest.o src/ingest_copy.o src/ingest_ips.o src/ingest_detect.o src/datum.o src/config_sql.o src/partition_sql.o src/stats_sql.o \
 	src/redis.o src/redis_sql.o src/init_sql.o src/mirror.o \
 	src/gbt_input_sql.o src/gbt_options_sql.o src/gbt_train_sql.o src/gbt_predict_sql.o src/gbt_file_sql.o \

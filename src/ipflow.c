@@ -16,6 +16,7 @@
 #include "guc.h"
 #include "ipflow.h"
 #include "launcher.h"
+#include "log_filter.h"
 #include "shmem.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +34,7 @@ _PG_init(void)
 	{
 		IpflowShmemInit();
 		LauncherRegister();
+		LogFilterInstall();
 	}
 }
 
