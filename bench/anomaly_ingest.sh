@@ -14,21 +14,15 @@
 # run are scored with ipflow.evaluate_anomalies against the ground truth of
 # the first 200 IPs (exactly the 200-IP workload: each IP's traffic and
 # detector are its own).  Runs its own harness on the ports of the
-# environment (IPFLOW_PGPORT, IPFLOW_REDIS_PORT) and stops it at the end.
+# environment (IPFLOW_BENCH_PGPORT, IPFLOW_BENCH_REDIS_PORT) and stops it at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 ips=${1:-1000}
 rounds=${2:-3}
 start='2022-01-03 00:00+00'
-export IPFLOW_HARNESS_DIR=${IPFLOW_BENCH_DIR:-/tmp/ipflow-bench-anomaly}
-export IPFLOW_PGPORT=${IPFLOW_PGPORT:-55442} IPFLOW_REDIS_PORT=${IPFLOW_REDIS_PORT:-56389}
-
-make -s && make -s install >/dev/null && make -s helpers
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. bench/lib.sh
+bench_harness anomaly 55446 56393
 now() { date +%s.%N; }
 inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
 settings() {	# settings NAME=VALUE...: applied and reloaded

@@ -18,23 +18,16 @@
 #    to its last committed cursor.
 # Rates are events per wall-clock second on a shared machine, beside the
 # core's rate per CPU second from the same run.  Runs its own harness
-# (IPFLOW_HARNESS_DIR, IPFLOW_PGPORT and IPFLOW_REDIS_PORT move it) and
+# (IPFLOW_BENCH_DIR, IPFLOW_BENCH_PGPORT and IPFLOW_BENCH_REDIS_PORT move it) and
 # stops it at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 ips=${1:-10000}
 hours=${2:-168}
-export IPFLOW_HARNESS_DIR=${IPFLOW_HARNESS_DIR:-/tmp/ipflow-bench-generator}
-export IPFLOW_PGPORT=${IPFLOW_PGPORT:-55442} IPFLOW_REDIS_PORT=${IPFLOW_REDIS_PORT:-56389}
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
+. bench/lib.sh
+bench_harness generator 55444 56391
 make -s bench-generator
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 # seconds a statement takes, from psql's timing
 timed() { sql -c "\\timing on" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ print $1 / 1000 }'; }
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }

@@ -25,16 +25,10 @@ events=${1:-1000000}
 rss_events=${2:-0}
 rss_rate=${RSS_RATE:-20000}
 latency_events=${LATENCY_EVENTS:-300000}
-export IPFLOW_HARNESS_DIR=/tmp/ipflow-bench IPFLOW_PGPORT=55442 IPFLOW_REDIS_PORT=56389
 out=$top/bench/out
 mkdir -p "$out"
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. bench/lib.sh
+bench_harness ingest 55442 56389
 now() { date +%s.%N; }
 # rows stored so far (ipflow.ips is small, unlike a count(*) of events)
 inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }

@@ -25,18 +25,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 events=${1:-300000}
-export IPFLOW_HARNESS_DIR=${IPFLOW_BENCH_DIR:-/tmp/ipflow-bench-mirror} \
-    IPFLOW_PGPORT=${IPFLOW_BENCH_PGPORT:-55452} IPFLOW_REDIS_PORT=${IPFLOW_BENCH_REDIS_PORT:-56409}
 ts_url=${IPFLOW_REDIS_TS_URL:-}
 out=$top/bench/out
 mkdir -p "$out"
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. bench/lib.sh
+bench_harness mirror 55452 56409
 rcli() { redis-cli -p "$IPFLOW_REDIS_PORT" "$@"; }
 tcli() {	# redis-cli against IPFLOW_REDIS_TS_URL
     [[ $ts_url =~ ^redis://([^:/]+)(:([0-9]+))?(/([0-9]+))?$ ]] || { echo "bad IPFLOW_REDIS_TS_URL" >&2; return 1; }

@@ -6,9 +6,11 @@
 #
 # (defaults 30, 5000, 2000).  The sender worker streams generated events
 # of IPS source IPs (with the generator's anomalies) into the log topic at
-# EVENTS_PER_SECOND; one ingest worker stores them with streaming anomaly
+# EVENTS_PER_SECOND (simulated time from 2015 on, so that dump finds them
+# old enough); one ingest worker stores them with streaming anomaly
 # detection on and mirrors them into Redis; ipflow.dump() moves Redis into
-# ipflow.history every minute (what the pg_cron dump job does, more often).
+# ipflow.history a minute after each run (what the pg_cron dump job does,
+# more often), in the background.
 # Every 10 s it samples the ingest and sender workers' private memory
 # (RssAnon: RSS would also count the shared buffers they touched), the
 # consumer lag, the mirror's lag, the events stored and Redis' memory.
@@ -21,16 +23,10 @@ cd "$top"
 minutes=${1:-30}
 rate=${2:-5000}
 ips=${3:-2000}
-export IPFLOW_HARNESS_DIR=/tmp/ipflow-soak IPFLOW_PGPORT=55452 IPFLOW_REDIS_PORT=56399
 out=$top/bench/out
 mkdir -p "$out"
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. bench/lib.sh
+bench_harness soak 55462 56399
 anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 sql -c "CREATE EXTENSION ipflow" \
@@ -40,27 +36,32 @@ until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND p
 done
 sql -c "SELECT ipflow.load_csv('$top/data/logs.csv')" \
     -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
-sql -c "SELECT * FROM ipflow.start_sender($ips, '2030-01-06', 7, events_per_second => $rate)" >/dev/null
+sql -c "SELECT * FROM ipflow.start_sender($ips, '2015-01-05', 7, events_per_second => $rate)" >/dev/null
 echo "== soak: $minutes min at $rate events/s from $ips IPs (sender, detection, mirror, dump every minute)"
 
+# the dump job, in the background: a minute after each run ends
+(while :; do
+    sleep 60
+    sql -c "SET ipflow.dump_lag = '30s'" -c "SELECT ipflow.dump()" >>"$out/soak-dumps.txt"
+ done) &
+dumper=$!
+trap 'kill $dumper 2>/dev/null; test/harness stop' EXIT
+: >"$out/soak-dumps.txt"
+
 csv=$out/soak.csv
-echo "seconds,ingest_kb,sender_kb,lag,mirror_lag,events,sent,redis_kb,anomalies" >"$csv"
+echo "seconds,ingest_kb,sender_kb,lag,mirror_lag,events,sent,redis_kb,anomalies,history" >"$csv"
 start=$(date +%s)
 end=$((start + minutes * 60))
-next_dump=$((start + 60))
 while [ "$(date +%s)" -lt "$end" ]; do
     sleep 10
     now=$(date +%s)
-    if [ "$now" -ge "$next_dump" ]; then
-        sql -c "SET ipflow.dump_lag = '30s'" -c "SELECT ipflow.dump()" >/dev/null
-        next_dump=$((now + 60))
-    fi
     IFS='|' read -r ingest_pid lag mirror_lag events <<<"$(sql -c "
         SELECT pid, lag, mirror_lag, inserted FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")"
     IFS='|' read -r sender_pid sent <<<"$(sql -c "SELECT coalesce(pid, 0), sent FROM ipflow.sender")"
     redis_kb=$(( $(redis-cli -p "$IPFLOW_REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r') / 1024 ))
     anomalies=$(sql -c "SELECT count(*) FROM ipflow.anomalies")
-    line="$((now - start)),$(anon_kb "$ingest_pid"),$(anon_kb "$sender_pid"),$lag,$mirror_lag,$events,$sent,$redis_kb,$anomalies"
+    history=$(sql -c "SELECT coalesce(sum(n_live_tup), 0) FROM pg_stat_user_tables WHERE relname = 'history'")
+    line="$((now - start)),$(anon_kb "$ingest_pid"),$(anon_kb "$sender_pid"),$lag,$mirror_lag,$events,$sent,$redis_kb,$anomalies,$history"
     echo "$line" >>"$csv"
     echo "$line"
 done
@@ -93,7 +94,7 @@ END {
 problems=$(grep -cE '(ERROR|FATAL|PANIC|WARNING):' "$IPFLOW_HARNESS_DIR/postgres.log" || true)
 awk -F, -v problems="$problems" -v rate="$rate" '
 NR == 1 { next }
-{ n++; sec[n] = $1; ing[n] = $2; snd[n] = $3; lag[n] = $4; mlag[n] = $5; ev[n] = $6; red[n] = $8; an[n] = $9
+{ n++; sec[n] = $1; ing[n] = $2; snd[n] = $3; lag[n] = $4; mlag[n] = $5; ev[n] = $6; red[n] = $8; an[n] = $9; hist[n] = $10
   if ($4 > lagmax) lagmax = $4; if ($5 > mlagmax) mlagmax = $5; if ($2 > ingmax) ingmax = $2; if ($3 > sndmax) sndmax = $3 }
 END {
   first = (n >= 7 ? 7 : 1)
@@ -103,7 +104,7 @@ END {
   printf "sender worker private memory: %.1f MB after 1 min, %.1f MB at the end, peak %.1f MB\n", snd[first] / 1024, snd[n] / 1024, sndmax / 1024
   printf "consumer lag: max %d events, at the end %d\n", lagmax, lag[n]
   printf "mirror lag: max %d events, at the end %d\n", mlagmax, mlag[n]
-  printf "Redis memory at the end: %.1f MB (dumped every minute)\n", red[n] / 1024
+  printf "Redis memory at the end: %.1f MB; samples moved to ipflow.history: %d\n", red[n] / 1024, hist[n]
   printf "anomalies raised: %d\n", an[n]
   printf "errors and warnings in the server log: %d\n", problems }' "$csv" | tee "$out/soak.txt"
 grep -E '(ERROR|FATAL|PANIC|WARNING):' "$IPFLOW_HARNESS_DIR/postgres.log" | head -20 | tee -a "$out/soak.txt" || true

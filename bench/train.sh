@@ -19,14 +19,8 @@ ips=${1:-10000}
 shift || true
 workers=("$@")
 [ ${#workers[@]} -gt 0 ] || workers=(0 1 2 4)
-export IPFLOW_HARNESS_DIR=/tmp/ipflow-bench-train IPFLOW_PGPORT=55472 IPFLOW_REDIS_PORT=56419
-
-scripts/install-deps.sh
-scripts/build.sh >/dev/null
-trap 'test/harness stop' EXIT
-test/harness start
-eval "$(test/harness env)"
-sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+. bench/lib.sh
+bench_harness train 55472 56419
 
 sql -c "ALTER SYSTEM SET ipflow.ingest_workers = 0" -c "ALTER SYSTEM SET ipflow.redis_url = ''" \
     -c "SELECT pg_reload_conf()" >/dev/null
