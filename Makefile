@@ -3,7 +3,7 @@ EXTVERSION = 0.2.0
 
 MODULE_big = ipflow
 # Pure-C cores (no postgres.h) first, then the Postgres glue.
-CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/config.o src/event.o src/stats.o \
+CORE_OBJS = src/murmur2.o src/ip.o src/settings.o src/json_tree.o src/text_buf.o src/config.o src/event.o src/stats.o \
 	src/gbt.o src/gbt_train.o src/gbt_pipeline.o src/gbt_json.o \
 	src/profile.o src/generator.o src/csv_events.o src/event_file.o \
 	src/forecast.o src/forecast_sort.o src/forecast_design.o src/forecast_linalg.o src/forecast_fit.o \

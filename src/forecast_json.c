@@ -38,158 +38,104 @@
 
 #include "forecast_internal.h"
 #include "json_tree.h"
+#include "text_buf.h"
 
 #define FORECAST_FORMAT "ipflow.forecast"
 
-typedef struct Buffer
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		failed;
-} Buffer;
-
-static void BufferPrintf(Buffer *b, const char *fmt,...) pg_attribute_printf(2, 3);
-
-/* Appends formatted text, growing the buffer; remembers a failure. */
-static void
-BufferPrintf(Buffer *b, const char *fmt,...)
-{
-	va_list		args;
-	int			need;
-
-	if (b->failed)
-		return;
-	for (;;)
-	{
-		size_t		room = b->cap - b->len;
-
-		va_start(args, fmt);
-		need = vsnprintf(b->data + b->len, room, fmt, args);
-		va_end(args);
-		if (need < 0)
-		{
-			b->failed = true;
-			return;
-		}
-		if ((size_t) need < room)
-		{
-			b->len += need;
-			return;
-		}
-		else
-		{
-			size_t		cap = (b->cap + need + 1) * 2;
-			char	   *grown = realloc(b->data, cap);
-
-			if (!grown)
-			{
-				b->failed = true;
-				return;
-			}
-			b->data = grown;
-			b->cap = cap;
-		}
-	}
-}
-
 /* A JSON array of numbers. */
 static void
-BufferArray(Buffer *b, const double *values, int n)
+BufferArray(TextBuf *b, const double *values, int n)
 {
 	int			i;
 
-	BufferPrintf(b, "[");
+	TextBufPrintf(b, "[");
 	for (i = 0; i < n; i++)
-		BufferPrintf(b, "%s%.17g", i > 0 ? "," : "", values[i]);
-	BufferPrintf(b, "]");
+		TextBufPrintf(b, "%s%.17g", i > 0 ? "," : "", values[i]);
+	TextBufPrintf(b, "]");
 }
 
 /* A seasonality setting: an order, or "auto". */
 static void
-BufferOrder(Buffer *b, const char *name, int order)
+BufferOrder(TextBuf *b, const char *name, int order)
 {
 	if (order == FORECAST_SEASONALITY_AUTO)
-		BufferPrintf(b, ",\"%s\":\"auto\"", name);
+		TextBufPrintf(b, ",\"%s\":\"auto\"", name);
 	else
-		BufferPrintf(b, ",\"%s\":%d", name, order);
+		TextBufPrintf(b, ",\"%s\":%d", name, order);
 }
 
 /* Every setting as a JSON object that ForecastParamsFromJson reads back. */
 static void
-BufferParams(Buffer *b, const ForecastParams *p)
+BufferParams(TextBuf *b, const ForecastParams *p)
 {
-	BufferPrintf(b, "{\"growth\":\"%s\"", p->growth == FORECAST_GROWTH_FLAT ? "flat" : "linear");
-	BufferPrintf(b, ",\"n_changepoints\":%d", p->n_changepoints);
-	BufferPrintf(b, ",\"changepoint_range\":%.17g", p->changepoint_range);
-	BufferPrintf(b, ",\"changepoint_prior_scale\":%.17g", p->changepoint_prior_scale);
-	BufferPrintf(b, ",\"seasonality_prior_scale\":%.17g", p->seasonality_prior_scale);
-	BufferPrintf(b, ",\"seasonality_mode\":\"%s\"",
+	TextBufPrintf(b, "{\"growth\":\"%s\"", p->growth == FORECAST_GROWTH_FLAT ? "flat" : "linear");
+	TextBufPrintf(b, ",\"n_changepoints\":%d", p->n_changepoints);
+	TextBufPrintf(b, ",\"changepoint_range\":%.17g", p->changepoint_range);
+	TextBufPrintf(b, ",\"changepoint_prior_scale\":%.17g", p->changepoint_prior_scale);
+	TextBufPrintf(b, ",\"seasonality_prior_scale\":%.17g", p->seasonality_prior_scale);
+	TextBufPrintf(b, ",\"seasonality_mode\":\"%s\"",
 				 p->seasonality_mode == FORECAST_MODE_MULTIPLICATIVE ? "multiplicative" : "additive");
 	BufferOrder(b, "daily_seasonality", p->daily_seasonality);
 	BufferOrder(b, "weekly_seasonality", p->weekly_seasonality);
 	BufferOrder(b, "yearly_seasonality", p->yearly_seasonality);
-	BufferPrintf(b, ",\"interval_width\":%.17g", p->interval_width);
-	BufferPrintf(b, ",\"uncertainty_samples\":%d", p->uncertainty_samples);
-	BufferPrintf(b, ",\"seed\":%lld", (long long) p->seed);
-	BufferPrintf(b, ",\"log_transform\":%s", p->log_transform ? "true" : "false");
-	BufferPrintf(b, ",\"nonnegative\":%s", p->nonnegative ? "true" : "false");
-	BufferPrintf(b, ",\"loss\":\"%s\"", p->loss == FORECAST_LOSS_SQUARED ? "squared" : "huber");
-	BufferPrintf(b, ",\"huber_delta\":%.17g", p->huber_delta);
+	TextBufPrintf(b, ",\"interval_width\":%.17g", p->interval_width);
+	TextBufPrintf(b, ",\"uncertainty_samples\":%d", p->uncertainty_samples);
+	TextBufPrintf(b, ",\"seed\":%lld", (long long) p->seed);
+	TextBufPrintf(b, ",\"log_transform\":%s", p->log_transform ? "true" : "false");
+	TextBufPrintf(b, ",\"nonnegative\":%s", p->nonnegative ? "true" : "false");
+	TextBufPrintf(b, ",\"loss\":\"%s\"", p->loss == FORECAST_LOSS_SQUARED ? "squared" : "huber");
+	TextBufPrintf(b, ",\"huber_delta\":%.17g", p->huber_delta);
 	if (p->level_window == FORECAST_LEVEL_WINDOW_AUTO)
-		BufferPrintf(b, ",\"level_window\":\"auto\"");
+		TextBufPrintf(b, ",\"level_window\":\"auto\"");
 	else
-		BufferPrintf(b, ",\"level_window\":%d", p->level_window);
-	BufferPrintf(b, ",\"calendar_min_share\":%.17g}", p->calendar_min_share);
+		TextBufPrintf(b, ",\"level_window\":%d", p->level_window);
+	TextBufPrintf(b, ",\"calendar_min_share\":%.17g}", p->calendar_min_share);
 }
 
 /* The model as version-1 JSON text (malloc'd), or NULL when out of memory. */
 char *
 ForecastModelToJson(const ForecastModel *model)
 {
-	Buffer		b = {malloc(4096), 0, 4096, false};
+	TextBuf		b = {0};
 	int			s;
 
-	if (b.data == NULL)
-		return NULL;
-
-	BufferPrintf(&b, "{\"format\":\"%s\",\"version\":%d,\"params\":",
+	TextBufPrintf(&b, "{\"format\":\"%s\",\"version\":%d,\"params\":",
 				 FORECAST_FORMAT, FORECAST_JSON_VERSION);
 	BufferParams(&b, &model->params);
-	BufferPrintf(&b, ",\"history\":{\"n\":%d,\"start\":%.17g,\"end\":%.17g,"
+	TextBufPrintf(&b, ",\"history\":{\"n\":%d,\"start\":%.17g,\"end\":%.17g,"
 				 "\"y_scale\":%.17g,\"integer\":%s}",
 				 model->n_history, model->t_start, model->t_end, model->y_scale,
 				 model->integer ? "true" : "false");
-	BufferPrintf(&b, ",\"trend\":{\"k\":%.17g,\"m\":%.17g,\"changepoints\":", model->k, model->m);
+	TextBufPrintf(&b, ",\"trend\":{\"k\":%.17g,\"m\":%.17g,\"changepoints\":", model->k, model->m);
 	BufferArray(&b, model->changepoints, model->n_changepoints);
-	BufferPrintf(&b, ",\"deltas\":");
+	TextBufPrintf(&b, ",\"deltas\":");
 	BufferArray(&b, model->deltas, model->n_changepoints);
-	BufferPrintf(&b, ",\"level\":%.17g},\"seasonalities\":[", model->level);
+	TextBufPrintf(&b, ",\"level\":%.17g},\"seasonalities\":[", model->level);
 	for (s = 0; s < model->nseasonalities; s++)
 	{
 		const ForecastSeasonality *season = &model->seasonalities[s];
 
-		BufferPrintf(&b, "%s{\"name\":\"%s\",\"period\":%.17g,\"order\":%d,\"coefficients\":",
+		TextBufPrintf(&b, "%s{\"name\":\"%s\",\"period\":%.17g,\"order\":%d,\"coefficients\":",
 					 s > 0 ? "," : "", season->name, season->period, season->order);
 		BufferArray(&b, season->coef, 2 * season->order);
-		BufferPrintf(&b, "}");
+		TextBufPrintf(&b, "}");
 	}
-	BufferPrintf(&b, "],\"noise\":{\"sigma\":%.17g,\"iterations\":%d,\"residual_quantiles\":",
+	TextBufPrintf(&b, "],\"noise\":{\"sigma\":%.17g,\"iterations\":%d,\"residual_quantiles\":",
 				 model->sigma, model->iterations);
 	BufferArray(&b, model->noise_quantiles, model->n_noise_quantiles);
-	BufferPrintf(&b, ",\"level_quantiles\":");
+	TextBufPrintf(&b, ",\"level_quantiles\":");
 	BufferArray(&b, model->level_quantiles, model->n_level_quantiles);
-	BufferPrintf(&b, "},\"calendar\":{\"step\":%.17g,\"weekly\":%s,\"phase\":%.17g,\"active\":\"",
+	TextBufPrintf(&b, "},\"calendar\":{\"step\":%.17g,\"weekly\":%s,\"phase\":%.17g,\"active\":\"",
 				 model->calendar.step, model->calendar.weekly ? "true" : "false", model->calendar.phase);
 	if (model->calendar.weekly && !b.failed)
 	{
 		/* one character per slot: grow once, then write directly */
-		BufferPrintf(&b, "%*s", model->calendar.nslots, "");
+		TextBufPrintf(&b, "%*s", model->calendar.nslots, "");
 		if (!b.failed)
 			for (s = 0; s < model->calendar.nslots; s++)
 				b.data[b.len - model->calendar.nslots + s] = model->calendar.active[s] ? '1' : '0';
 	}
-	BufferPrintf(&b, "\"}}");
+	TextBufPrintf(&b, "\"}}");
 	if (b.failed)
 	{
 		free(b.data);

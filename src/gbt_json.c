@@ -49,17 +49,10 @@
 #include "gbt.h"
 #include "gbt_pipeline.h"
 #include "json_tree.h"
+#include "text_buf.h"
 
 /* Larger documents are refused before parsing (the parse tree costs more). */
 #define GBT_MAX_JSON_BYTES ((size_t) 16 << 20)
-
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		failed;
-} Buf;
 
 static bool
 Fail(char *error, const char *fmt,...)
@@ -77,70 +70,9 @@ Fail(char *error, const char *fmt,...)
 	return false;
 }
 
-/* Appends n bytes, growing the buffer; remembers running out of memory. */
-static void
-BufAppend(Buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap ? b->cap : 4096;
-		char	   *data;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		data = realloc(b->data, cap);
-		if (data == NULL)
-		{
-			b->failed = true;
-			return;
-		}
-		b->data = data;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-/* Appends JSON syntax or an already formatted token. */
-static void
-BufText(Buf *b, const char *s)
-{
-	BufAppend(b, s, strlen(s));
-}
-
-/* A JSON string literal. */
-static void
-BufString(Buf *b, const char *s)
-{
-	BufAppend(b, "\"", 1);
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-		char		esc[8];
-
-		if (c == '"' || c == '\\')
-		{
-			esc[0] = '\\';
-			esc[1] = (char) c;
-			BufAppend(b, esc, 2);
-		}
-		else if (c < 0x20)
-		{
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			BufAppend(b, esc, 6);
-		}
-		else
-			BufAppend(b, s, 1);
-	}
-	BufAppend(b, "\"", 1);
-}
-
 /* The shortest of %.15g, %.16g, %.17g that reads back as the same double. */
 static void
-BufNumber(Buf *b, double v)
+BufNumber(TextBuf *b, double v)
 {
 	char		text[40];
 	int			digits;
@@ -151,57 +83,57 @@ BufNumber(Buf *b, double v)
 		if (strtod(text, NULL) == v)
 			break;
 	}
-	BufText(b, text);
+	TextBufPuts(b, text);
 }
 
 /* An integer token. */
 static void
-BufInt(Buf *b, long long v)
+BufInt(TextBuf *b, long long v)
 {
 	char		text[32];
 
 	snprintf(text, sizeof(text), "%lld", v);
-	BufText(b, text);
+	TextBufPuts(b, text);
 }
 
 /* One pipeline stage as an object with its type's keys. */
 static void
-WriteStage(Buf *b, const GbtStage *s)
+WriteStage(TextBuf *b, const GbtStage *s)
 {
 	int			i;
 
-	BufText(b, "{\"type\": ");
+	TextBufPuts(b, "{\"type\": ");
 	switch (s->kind)
 	{
 		case GBT_STAGE_COLUMN:
-			BufText(b, "\"column\", \"input\": ");
-			BufString(b, s->input);
+			TextBufPuts(b, "\"column\", \"input\": ");
+			TextBufJsonString(b, s->input);
 			break;
 		case GBT_STAGE_LAG:
-			BufText(b, "\"lag\", \"input\": ");
-			BufString(b, s->input);
-			BufText(b, ", \"output\": ");
-			BufString(b, s->output);
-			BufText(b, ", \"partition_by\": ");
-			BufString(b, s->partition_by);
-			BufText(b, ", \"order_by\": ");
-			BufString(b, s->order_by);
+			TextBufPuts(b, "\"lag\", \"input\": ");
+			TextBufJsonString(b, s->input);
+			TextBufPuts(b, ", \"output\": ");
+			TextBufJsonString(b, s->output);
+			TextBufPuts(b, ", \"partition_by\": ");
+			TextBufJsonString(b, s->partition_by);
+			TextBufPuts(b, ", \"order_by\": ");
+			TextBufJsonString(b, s->order_by);
 			break;
 		case GBT_STAGE_ONE_HOT:
-			BufText(b, "\"one_hot\", \"input\": ");
-			BufString(b, s->input);
-			BufText(b, ", \"categories\": [");
+			TextBufPuts(b, "\"one_hot\", \"input\": ");
+			TextBufJsonString(b, s->input);
+			TextBufPuts(b, ", \"categories\": [");
 			for (i = 0; i < s->n_categories; i++)
 			{
 				if (i > 0)
-					BufText(b, ", ");
-				BufString(b, s->categories[i]);
+					TextBufPuts(b, ", ");
+				TextBufJsonString(b, s->categories[i]);
 			}
-			BufText(b, "], \"drop_last\": ");
-			BufText(b, s->drop_last ? "true" : "false");
+			TextBufPuts(b, "], \"drop_last\": ");
+			TextBufPuts(b, s->drop_last ? "true" : "false");
 			break;
 	}
-	BufText(b, "}");
+	TextBufPuts(b, "}");
 }
 
 /*
@@ -211,109 +143,109 @@ WriteStage(Buf *b, const GbtStage *s)
 char *
 GbtModelToJson(const GbtModel *m, size_t *len)
 {
-	Buf			b = {0};
+	TextBuf		b = {0};
 	char		seed[32];
 	int			i,
 				t;
 
-	BufText(&b, "{\"format\": \"" GBT_FORMAT_NAME "\",\n \"version\": ");
+	TextBufPuts(&b, "{\"format\": \"" GBT_FORMAT_NAME "\",\n \"version\": ");
 	BufInt(&b, GBT_FORMAT_VERSION);
-	BufText(&b, ",\n \"params\": {\"max_iter\": ");
+	TextBufPuts(&b, ",\n \"params\": {\"max_iter\": ");
 	BufInt(&b, m->params.max_iter);
-	BufText(&b, ", \"max_depth\": ");
+	TextBufPuts(&b, ", \"max_depth\": ");
 	BufInt(&b, m->params.max_depth);
-	BufText(&b, ", \"step_size\": ");
+	TextBufPuts(&b, ", \"step_size\": ");
 	BufNumber(&b, m->params.step_size);
-	BufText(&b, ", \"max_bins\": ");
+	TextBufPuts(&b, ", \"max_bins\": ");
 	BufInt(&b, m->params.max_bins);
-	BufText(&b, ", \"min_instances_per_node\": ");
+	TextBufPuts(&b, ", \"min_instances_per_node\": ");
 	BufInt(&b, m->params.min_instances_per_node);
-	BufText(&b, ", \"min_info_gain\": ");
+	TextBufPuts(&b, ", \"min_info_gain\": ");
 	BufNumber(&b, m->params.min_info_gain);
-	BufText(&b, ", \"subsampling_rate\": ");
+	TextBufPuts(&b, ", \"subsampling_rate\": ");
 	BufNumber(&b, m->params.subsampling_rate);
-	BufText(&b, ", \"lambda\": ");
+	TextBufPuts(&b, ", \"lambda\": ");
 	BufNumber(&b, m->params.lambda);
 	snprintf(seed, sizeof(seed), "%" PRIu64, m->params.seed);
-	BufText(&b, ", \"seed\": ");
-	BufText(&b, seed);
-	BufText(&b, "},\n \"n_features\": ");
+	TextBufPuts(&b, ", \"seed\": ");
+	TextBufPuts(&b, seed);
+	TextBufPuts(&b, "},\n \"n_features\": ");
 	BufInt(&b, m->n_features);
-	BufText(&b, ",\n \"feature_names\": [");
+	TextBufPuts(&b, ",\n \"feature_names\": [");
 	for (i = 0; i < m->n_features; i++)
 	{
 		if (i > 0)
-			BufText(&b, ", ");
-		BufString(&b, m->feature_names[i]);
+			TextBufPuts(&b, ", ");
+		TextBufJsonString(&b, m->feature_names[i]);
 	}
-	BufText(&b, "],\n \"base_score\": ");
+	TextBufPuts(&b, "],\n \"base_score\": ");
 	BufNumber(&b, m->base_score);
-	BufText(&b, ",\n \"importance\": [");
+	TextBufPuts(&b, ",\n \"importance\": [");
 	for (i = 0; i < m->n_features; i++)
 	{
 		if (i > 0)
-			BufText(&b, ", ");
+			TextBufPuts(&b, ", ");
 		BufNumber(&b, m->importance[i]);
 	}
-	BufText(&b, "],\n \"pipeline\": ");
+	TextBufPuts(&b, "],\n \"pipeline\": ");
 	if (m->pipeline == NULL)
-		BufText(&b, "null");
+		TextBufPuts(&b, "null");
 	else
 	{
-		BufText(&b, "{\"label\": ");
-		BufString(&b, m->pipeline->label);
-		BufText(&b, ", \"stages\": [");
+		TextBufPuts(&b, "{\"label\": ");
+		TextBufJsonString(&b, m->pipeline->label);
+		TextBufPuts(&b, ", \"stages\": [");
 		for (i = 0; i < m->pipeline->n_stages; i++)
 		{
-			BufText(&b, i > 0 ? ",\n   " : "\n   ");
+			TextBufPuts(&b, i > 0 ? ",\n   " : "\n   ");
 			WriteStage(&b, &m->pipeline->stages[i]);
 		}
-		BufText(&b, "]}");
+		TextBufPuts(&b, "]}");
 	}
-	BufText(&b, ",\n \"trees\": [");
+	TextBufPuts(&b, ",\n \"trees\": [");
 	for (t = 0; t < m->n_trees; t++)
 	{
 		const GbtNode *tree = m->nodes + m->tree_start[t];
 		int			n = m->tree_start[t + 1] - m->tree_start[t];
 
-		BufText(&b, t > 0 ? ",\n  {\"feature\": [" : "\n  {\"feature\": [");
+		TextBufPuts(&b, t > 0 ? ",\n  {\"feature\": [" : "\n  {\"feature\": [");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				BufText(&b, ", ");
+				TextBufPuts(&b, ", ");
 			BufInt(&b, tree[i].feature);
 		}
-		BufText(&b, "],\n   \"threshold\": [");
+		TextBufPuts(&b, "],\n   \"threshold\": [");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				BufText(&b, ", ");
+				TextBufPuts(&b, ", ");
 			BufNumber(&b, tree[i].feature >= 0 ? tree[i].value : 0.0);
 		}
-		BufText(&b, "],\n   \"default_left\": [");
+		TextBufPuts(&b, "],\n   \"default_left\": [");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				BufText(&b, ", ");
-			BufText(&b, tree[i].feature >= 0 && tree[i].default_left ? "true" : "false");
+				TextBufPuts(&b, ", ");
+			TextBufPuts(&b, tree[i].feature >= 0 && tree[i].default_left ? "true" : "false");
 		}
-		BufText(&b, "],\n   \"left\": [");
+		TextBufPuts(&b, "],\n   \"left\": [");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				BufText(&b, ", ");
+				TextBufPuts(&b, ", ");
 			BufInt(&b, tree[i].feature >= 0 ? tree[i].left : 0);
 		}
-		BufText(&b, "],\n   \"value\": [");
+		TextBufPuts(&b, "],\n   \"value\": [");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				BufText(&b, ", ");
+				TextBufPuts(&b, ", ");
 			BufNumber(&b, tree[i].feature >= 0 ? 0.0 : tree[i].value);
 		}
-		BufText(&b, "]}");
+		TextBufPuts(&b, "]}");
 	}
-	BufText(&b, "]}\n");
+	TextBufPuts(&b, "]}\n");
 	if (b.failed)
 	{
 		free(b.data);

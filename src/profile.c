@@ -36,6 +36,7 @@
 
 #include "json_tree.h"
 #include "profile.h"
+#include "text_buf.h"
 
 #define US_PER_HOUR INT64CONST(3600000000)
 
@@ -1040,49 +1041,6 @@ ProfileRowConsistent(const Profile *p, const int64_t v[EVENT_NFEATURES], char wh
 	return true;
 }
 
-/* A growing text buffer for the JSON document. */
-typedef struct TextBuf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		failed;
-} TextBuf;
-
-/* Appends n bytes, growing the buffer; a failed allocation sticks. */
-static void
-BufAppend(TextBuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap ? b->cap : 4096;
-		char	   *data;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		data = realloc(b->data, cap);
-		if (data == NULL)
-		{
-			b->failed = true;
-			return;
-		}
-		b->data = data;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-/* Appends a C string. */
-static void
-BufPuts(TextBuf *b, const char *s)
-{
-	BufAppend(b, s, strlen(s));
-}
-
 /* A stored number: at most six decimals, trailing zeros dropped. */
 static void
 BufNumber(TextBuf *b, double x)
@@ -1097,35 +1055,7 @@ BufNumber(TextBuf *b, double x)
 	text[n] = '\0';
 	if (strcmp(text, "-0") == 0)
 		strcpy(text, "0");
-	BufPuts(b, text);
-}
-
-/* A JSON string, escaped. */
-static void
-BufString(TextBuf *b, const char *s)
-{
-	BufAppend(b, "\"", 1);
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-		{
-			char		esc[2] = {'\\', (char) c};
-
-			BufAppend(b, esc, 2);
-		}
-		else if (c < 0x20)
-		{
-			char		esc[8];
-
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			BufPuts(b, esc);
-		}
-		else
-			BufAppend(b, s, 1);
-	}
-	BufAppend(b, "\"", 1);
+	TextBufPuts(b, text);
 }
 
 /* A JSON array of numbers on one line. */
@@ -1134,14 +1064,14 @@ BufNumbers(TextBuf *b, const double *x, int n)
 {
 	int			i;
 
-	BufAppend(b, "[", 1);
+	TextBufAppend(b, "[", 1);
 	for (i = 0; i < n; i++)
 	{
 		if (i > 0)
-			BufAppend(b, ", ", 2);
+			TextBufAppend(b, ", ", 2);
 		BufNumber(b, x[i]);
 	}
-	BufAppend(b, "]", 1);
+	TextBufAppend(b, "]", 1);
 }
 
 /* An array of rows, one per line, each a JSON array of numbers. */
@@ -1150,16 +1080,16 @@ BufRows(TextBuf *b, const double *x, int nrows, int ncols, int stride, const cha
 {
 	int			i;
 
-	BufPuts(b, "[\n");
+	TextBufPuts(b, "[\n");
 	for (i = 0; i < nrows; i++)
 	{
-		BufPuts(b, indent);
-		BufPuts(b, "  ");
+		TextBufPuts(b, indent);
+		TextBufPuts(b, "  ");
 		BufNumbers(b, x + (size_t) i * stride, ncols);
-		BufPuts(b, i + 1 < nrows ? ",\n" : "\n");
+		TextBufPuts(b, i + 1 < nrows ? ",\n" : "\n");
 	}
-	BufPuts(b, indent);
-	BufPuts(b, "]");
+	TextBufPuts(b, indent);
+	TextBufPuts(b, "]");
 }
 
 /* The profile as a versioned JSON document, one row of numbers per line. */
@@ -1172,43 +1102,43 @@ ProfileToJson(const Profile *p)
 				r;
 
 	snprintf(text, sizeof(text), "{\n  \"version\": %d,\n  \"label\": ", PROFILE_VERSION);
-	BufPuts(&b, text);
-	BufString(&b, p->label);
+	TextBufPuts(&b, text);
+	TextBufJsonString(&b, p->label);
 	snprintf(text, sizeof(text), ",\n  \"rows\": %lld,\n  \"probs\": ", (long long) p->rows);
-	BufPuts(&b, text);
+	TextBufPuts(&b, text);
 	BufNumbers(&b, p->probs, p->nknots);
-	BufPuts(&b, ",\n  \"calendar\": ");
+	TextBufPuts(&b, ",\n  \"calendar\": ");
 	BufRows(&b, p->calendar, PROFILE_DAYS_PER_WEEK, PROFILE_HOURS_PER_DAY, PROFILE_HOURS_PER_DAY, "  ");
-	BufPuts(&b, ",\n  \"zero\": ");
+	TextBufPuts(&b, ",\n  \"zero\": ");
 	BufRows(&b, p->zero, PROFILE_DAYS_PER_WEEK, PROFILE_HOURS_PER_DAY, PROFILE_HOURS_PER_DAY, "  ");
-	BufPuts(&b, ",\n  \"features\": {\n");
+	TextBufPuts(&b, ",\n  \"features\": {\n");
 	for (f = 0; f < EVENT_NFEATURES; f++)
 	{
-		BufPuts(&b, "    ");
-		BufString(&b, EventFeatureNames[f]);
-		BufPuts(&b, ": {\n      \"day_levels\": ");
+		TextBufPuts(&b, "    ");
+		TextBufJsonString(&b, EventFeatureNames[f]);
+		TextBufPuts(&b, ": {\n      \"day_levels\": ");
 		BufNumbers(&b, p->day_level[f], PROFILE_DAYS_PER_WEEK);
-		BufPuts(&b, ",\n      \"quantiles\": ");
+		TextBufPuts(&b, ",\n      \"quantiles\": ");
 		BufRows(&b, &p->knots[f][0][0], PROFILE_HOURS_PER_DAY, p->nknots, PROFILE_MAX_KNOTS, "      ");
-		BufPuts(&b, f + 1 < EVENT_NFEATURES ? "\n    },\n" : "\n    }\n");
+		TextBufPuts(&b, f + 1 < EVENT_NFEATURES ? "\n    },\n" : "\n    }\n");
 	}
-	BufPuts(&b, "  },\n  \"correlation\": ");
+	TextBufPuts(&b, "  },\n  \"correlation\": ");
 	BufRows(&b, &p->corr[0][0], EVENT_NFEATURES, EVENT_NFEATURES, EVENT_NFEATURES, "  ");
-	BufPuts(&b, ",\n  \"relations\": {\n");
+	TextBufPuts(&b, ",\n  \"relations\": {\n");
 	for (r = 0; r < PROFILE_NRELATIONS; r++)
 	{
-		BufPuts(&b, "    ");
-		BufString(&b, ProfileRelationNames[r]);
-		BufPuts(&b, ": ");
+		TextBufPuts(&b, "    ");
+		TextBufJsonString(&b, ProfileRelationNames[r]);
+		TextBufPuts(&b, ": ");
 		if (r == PROFILE_BYTESIN_PER_PACKET && p->relation[r])
 			BufNumbers(&b, p->bytesin_per_packet, 2);
 		else if (r == PROFILE_BYTESOUT_PER_PACKET && p->relation[r])
 			BufNumbers(&b, p->bytesout_per_packet, 2);
 		else
-			BufPuts(&b, p->relation[r] ? "true" : "false");
-		BufPuts(&b, r + 1 < PROFILE_NRELATIONS ? ",\n" : "\n");
+			TextBufPuts(&b, p->relation[r] ? "true" : "false");
+		TextBufPuts(&b, r + 1 < PROFILE_NRELATIONS ? ",\n" : "\n");
 	}
-	BufPuts(&b, "  }\n}\n");
+	TextBufPuts(&b, "  }\n}\n");
 	if (b.failed)
 	{
 		free(b.data);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "svg_chart.h"
+#include "text_buf.h"
 
 #define MARGIN_LEFT 64
 #define MARGIN_RIGHT 24
@@ -32,14 +33,6 @@
 
 #define SECONDS_PER_DAY 86400.0
 
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		failed;
-} Buf;
-
 /* Where the plot area is and how values map onto it. */
 typedef struct Frame
 {
@@ -53,69 +46,9 @@ typedef struct Frame
 	double		hi;
 } Frame;
 
-static void BufPrintf(Buf *b, const char *fmt,...) pg_attribute_printf(2, 3);
-
-/* Appends n bytes, growing the buffer; remembers running out of memory. */
-static void
-BufAppend(Buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap ? b->cap : 16384;
-		char	   *data;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		data = realloc(b->data, cap);
-		if (data == NULL)
-		{
-			b->failed = true;
-			return;
-		}
-		b->data = data;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void
-BufPrintf(Buf *b, const char *fmt,...)
-{
-	char		small[512];
-	va_list		args;
-	int			n;
-
-	va_start(args, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, args);
-	va_end(args);
-	if (n < 0)
-		b->failed = true;
-	else if ((size_t) n < sizeof(small))
-		BufAppend(b, small, n);
-	else
-	{
-		char	   *big = malloc(n + 1);
-
-		if (big == NULL)
-		{
-			b->failed = true;
-			return;
-		}
-		va_start(args, fmt);
-		vsnprintf(big, n + 1, fmt, args);
-		va_end(args);
-		BufAppend(b, big, n);
-		free(big);
-	}
-}
-
 /* Appends text escaped for XML; control characters XML cannot hold become '?'. */
 static void
-BufEscaped(Buf *b, const char *s)
+BufEscaped(TextBuf *b, const char *s)
 {
 	for (; *s; s++)
 	{
@@ -124,25 +57,25 @@ BufEscaped(Buf *b, const char *s)
 		switch (c)
 		{
 			case '&':
-				BufAppend(b, "&amp;", 5);
+				TextBufAppend(b, "&amp;", 5);
 				break;
 			case '<':
-				BufAppend(b, "&lt;", 4);
+				TextBufAppend(b, "&lt;", 4);
 				break;
 			case '>':
-				BufAppend(b, "&gt;", 4);
+				TextBufAppend(b, "&gt;", 4);
 				break;
 			case '"':
-				BufAppend(b, "&quot;", 6);
+				TextBufAppend(b, "&quot;", 6);
 				break;
 			case '\'':
-				BufAppend(b, "&apos;", 6);
+				TextBufAppend(b, "&apos;", 6);
 				break;
 			default:
 				if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-					BufAppend(b, "?", 1);
+					TextBufAppend(b, "?", 1);
 				else
-					BufAppend(b, s, 1);
+					TextBufAppend(b, s, 1);
 		}
 	}
 }
@@ -150,9 +83,9 @@ BufEscaped(Buf *b, const char *s)
 char *
 SvgEscape(const char *s)
 {
-	Buf			b = {0};
+	TextBuf		b = {0};
 
-	BufAppend(&b, "", 0);
+	TextBufAppend(&b, "", 0);
 	BufEscaped(&b, s);
 	if (b.failed)
 	{
@@ -417,7 +350,7 @@ GapThreshold(double *steps, size_t n)
 
 /* A line as a path of segments, broken at gaps. */
 static void
-LinePath(Buf *b, const Frame *f, const SvgPoint *p, size_t n, const char *cls, const char *style)
+LinePath(TextBuf *b, const Frame *f, const SvgPoint *p, size_t n, const char *cls, const char *style)
 {
 	double	   *steps;
 	double		gap;
@@ -430,22 +363,22 @@ LinePath(Buf *b, const Frame *f, const SvgPoint *p, size_t n, const char *cls, c
 		steps[i - 1] = p[i].t - p[i - 1].t;
 	gap = GapThreshold(steps, n - 1);
 	free(steps);
-	BufPrintf(b, "<path class=\"%s\" fill=\"none\" %s d=\"", cls, style);
+	TextBufPrintf(b, "<path class=\"%s\" fill=\"none\" %s d=\"", cls, style);
 	for (i = 0; i < n; i++)
 	{
 		bool		start = i == 0 || (gap > 0 && p[i].t - p[i - 1].t > gap);
 
-		BufPrintf(b, "%s%c%.1f %.1f", i ? " " : "", start ? 'M' : 'L', X(f, p[i].t), Y(f, p[i].y));
+		TextBufPrintf(b, "%s%c%.1f %.1f", i ? " " : "", start ? 'M' : 'L', X(f, p[i].t), Y(f, p[i].y));
 		/* a lone point still shows */
 		if (start && (i + 1 == n || (gap > 0 && p[i + 1].t - p[i].t > gap)))
-			BufPrintf(b, " h0.1");
+			TextBufPrintf(b, " h0.1");
 	}
-	BufAppend(b, "\"/>\n", 4);
+	TextBufAppend(b, "\"/>\n", 4);
 }
 
 /* The interval band: one closed polygon per run without a gap. */
 static void
-BandPath(Buf *b, const Frame *f, const SvgBandPoint *p, size_t n)
+BandPath(TextBuf *b, const Frame *f, const SvgBandPoint *p, size_t n)
 {
 	double	   *steps;
 	double		gap;
@@ -459,7 +392,7 @@ BandPath(Buf *b, const Frame *f, const SvgBandPoint *p, size_t n)
 		steps[i - 1] = p[i].t - p[i - 1].t;
 	gap = GapThreshold(steps, n - 1);
 	free(steps);
-	BufPrintf(b, "<path class=\"band\" fill=\"%s\" fill-opacity=\"0.2\" stroke=\"none\" d=\"", COLOR_FORECAST);
+	TextBufPrintf(b, "<path class=\"band\" fill=\"%s\" fill-opacity=\"0.2\" stroke=\"none\" d=\"", COLOR_FORECAST);
 	while (start < n)
 	{
 		size_t		end = start + 1;
@@ -467,102 +400,102 @@ BandPath(Buf *b, const Frame *f, const SvgBandPoint *p, size_t n)
 		while (end < n && !(gap > 0 && p[end].t - p[end - 1].t > gap))
 			end++;
 		for (i = start; i < end; i++)
-			BufPrintf(b, "%c%.1f %.1f ", i == start ? 'M' : 'L', X(f, p[i].t), Y(f, p[i].upper));
+			TextBufPrintf(b, "%c%.1f %.1f ", i == start ? 'M' : 'L', X(f, p[i].t), Y(f, p[i].upper));
 		for (i = end; i > start; i--)
-			BufPrintf(b, "L%.1f %.1f ", X(f, p[i - 1].t), Y(f, p[i - 1].lower));
-		BufAppend(b, "Z", 1);
+			TextBufPrintf(b, "L%.1f %.1f ", X(f, p[i - 1].t), Y(f, p[i - 1].lower));
+		TextBufAppend(b, "Z", 1);
 		start = end;
 		if (start < n)
-			BufAppend(b, " ", 1);
+			TextBufAppend(b, " ", 1);
 	}
-	BufAppend(b, "\"/>\n", 4);
+	TextBufAppend(b, "\"/>\n", 4);
 }
 
 static void
-Anomalies(Buf *b, const Frame *f, const SvgAnomaly *a, size_t n)
+Anomalies(TextBuf *b, const Frame *f, const SvgAnomaly *a, size_t n)
 {
 	size_t		i;
 
 	if (n == 0)
 		return;
-	BufPrintf(b, "<g class=\"anomalies\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"1\">\n", COLOR_ANOMALY);
+	TextBufPrintf(b, "<g class=\"anomalies\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"1\">\n", COLOR_ANOMALY);
 	for (i = 0; i < n; i++)
 	{
 		char		when[32];
 
 		SvgFormatTime(a[i].t, when, sizeof(when));
-		BufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"><title>%s UTC: %.6g",
+		TextBufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"><title>%s UTC: %.6g",
 				  X(f, a[i].t), Y(f, a[i].value), 4 + 3 * fmin(fmax(a[i].score, 0), 1), when, a[i].value);
 		if (!isnan(a[i].expected))
-			BufPrintf(b, ", expected %.6g", a[i].expected);
+			TextBufPrintf(b, ", expected %.6g", a[i].expected);
 		if (!isnan(a[i].lower) && !isnan(a[i].upper))
-			BufPrintf(b, " (%.6g to %.6g)", a[i].lower, a[i].upper);
-		BufPrintf(b, ", score %.3f</title></circle>\n", a[i].score);
+			TextBufPrintf(b, " (%.6g to %.6g)", a[i].lower, a[i].upper);
+		TextBufPrintf(b, ", score %.3f</title></circle>\n", a[i].score);
 	}
-	BufAppend(b, "</g>\n", 5);
+	TextBufAppend(b, "</g>\n", 5);
 }
 
 static void
-Axes(Buf *b, const Frame *f, const double *yticks, int ny, double ystep,
+Axes(TextBuf *b, const Frame *f, const double *yticks, int ny, double ystep,
 	 const SvgTimeTick *xticks, int nx)
 {
 	double		bottom = f->top + f->height;
 	int			i;
 
-	BufPrintf(b, "<g class=\"axis y\" font-size=\"11\" fill=\"%s\" text-anchor=\"end\">\n", COLOR_AXIS);
+	TextBufPrintf(b, "<g class=\"axis y\" font-size=\"11\" fill=\"%s\" text-anchor=\"end\">\n", COLOR_AXIS);
 	for (i = 0; i < ny; i++)
 	{
 		char		label[32];
 		double		y = Y(f, yticks[i]);
 
 		SvgFormatNumber(yticks[i], ystep, fmax(fabs(yticks[0]), fabs(yticks[ny - 1])), label, sizeof(label));
-		BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+		TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
 				  "<text x=\"%.1f\" y=\"%.1f\" dy=\"0.32em\">%s</text>\n",
 				  f->left, f->left + f->width, y, y, COLOR_GRID, f->left - 6, y, label);
 	}
-	BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n</g>\n",
+	TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n</g>\n",
 			  f->left, f->left, f->top, bottom, COLOR_AXIS);
 
-	BufPrintf(b, "<g class=\"axis x\" font-size=\"11\" fill=\"%s\" text-anchor=\"middle\">\n", COLOR_AXIS);
+	TextBufPrintf(b, "<g class=\"axis x\" font-size=\"11\" fill=\"%s\" text-anchor=\"middle\">\n", COLOR_AXIS);
 	for (i = 0; i < nx; i++)
 	{
 		double		x = X(f, xticks[i].t);
 
-		BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+		TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
 				  "<text x=\"%.1f\" y=\"%.1f\">%s",
 				  x, x, bottom, bottom + 5, COLOR_AXIS, x, bottom + 18, xticks[i].label);
 		if (xticks[i].label2[0])
-			BufPrintf(b, "<tspan x=\"%.1f\" dy=\"1.2em\">%s</tspan>", x, xticks[i].label2);
-		BufAppend(b, "</text>\n", 8);
+			TextBufPrintf(b, "<tspan x=\"%.1f\" dy=\"1.2em\">%s</tspan>", x, xticks[i].label2);
+		TextBufAppend(b, "</text>\n", 8);
 	}
-	BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n",
+	TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n",
 			  f->left, f->left + f->width, bottom, bottom, COLOR_AXIS);
-	BufPrintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">UTC</text>\n</g>\n",
+	TextBufPrintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">UTC</text>\n</g>\n",
 			  f->left + f->width, bottom + 46);
 }
 
 static void
-Legend(Buf *b)
+Legend(TextBuf *b)
 {
 	double		x = MARGIN_LEFT;
 	double		y = 44;
 
-	BufPrintf(b, "<g class=\"legend\" font-size=\"12\" fill=\"%s\">\n", COLOR_AXIS);
-	BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
+	TextBufPrintf(b, "<g class=\"legend\" font-size=\"12\" fill=\"%s\">\n", COLOR_AXIS);
+	TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
 			  "<text x=\"%.1f\" y=\"%.1f\">actual</text>\n",
 			  x, x + 18, y - 4, y - 4, COLOR_ACTUAL, x + 22, y);
 	x += 75;
-	BufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+	TextBufPrintf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
 			  "stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\">forecast</text>\n",
 			  x, x + 18, y - 4, y - 4, COLOR_FORECAST, x + 22, y);
 	x += 85;
-	BufPrintf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" fill-opacity=\"0.2\"/>"
+	TextBufPrintf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" fill-opacity=\"0.2\"/>"
 			  "<text x=\"%.1f\" y=\"%.1f\">interval</text>\n",
 			  x, y - 9, COLOR_FORECAST, x + 22, y);
 	x += 80;
-	BufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">anomaly</text>\n",
+	TextBufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">anomaly</text>\n",
 			  x + 9, y - 4, COLOR_ANOMALY, x + 22, y);
-	BufAppend(b, "</g>\n", 5);
+	TextBufAppend(b, "</g>\n", 5);
 }
 
 /* The value range every element must fit in, from 0 up (counts are never negative). */
@@ -631,7 +564,7 @@ SvgChartRender(const SvgChart *c, char *error)
 	int			ny;
 	SvgTimeTick xticks[SVG_MAX_TICKS];
 	int			nx;
-	Buf			b = {0};
+	TextBuf		b = {0};
 
 	if (!CheckInput(c, error))
 		return NULL;
@@ -650,17 +583,17 @@ SvgChartRender(const SvgChart *c, char *error)
 	/* about one time label per 90 pixels */
 	nx = SvgTimeTicks(c->from, c->to, (int) (f.width / 90), xticks, SVG_MAX_TICKS);
 
-	BufPrintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	TextBufPrintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 			  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" role=\"img\">\n",
 			  width, height, width, height);
-	BufAppend(&b, "<title>", 7);
+	TextBufAppend(&b, "<title>", 7);
 	BufEscaped(&b, c->title ? c->title : "");
-	BufAppend(&b, "</title>\n", 9);
-	BufPrintf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", width, height);
-	BufPrintf(&b, "<text class=\"title\" x=\"%d\" y=\"22\" font-size=\"15\" font-weight=\"bold\" fill=\"%s\">",
+	TextBufAppend(&b, "</title>\n", 9);
+	TextBufPrintf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", width, height);
+	TextBufPrintf(&b, "<text class=\"title\" x=\"%d\" y=\"22\" font-size=\"15\" font-weight=\"bold\" fill=\"%s\">",
 			  MARGIN_LEFT, COLOR_AXIS);
 	BufEscaped(&b, c->title ? c->title : "");
-	BufAppend(&b, "</text>\n", 8);
+	TextBufAppend(&b, "</text>\n", 8);
 	Legend(&b);
 	Axes(&b, &f, yticks, ny, ystep, xticks, nx);
 	BandPath(&b, &f, c->band, c->n_band);
@@ -671,12 +604,12 @@ SvgChartRender(const SvgChart *c, char *error)
 	Anomalies(&b, &f, c->anomalies, c->n_anomalies);
 	if (c->note)
 	{
-		BufPrintf(&b, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\" "
+		TextBufPrintf(&b, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\" "
 				  "fill=\"#777777\">", f.left + f.width / 2, f.top + f.height / 2);
 		BufEscaped(&b, c->note);
-		BufAppend(&b, "</text>\n", 8);
+		TextBufAppend(&b, "</text>\n", 8);
 	}
-	BufAppend(&b, "</svg>\n", 7);
+	TextBufAppend(&b, "</svg>\n", 7);
 	if (b.failed)
 	{
 		free(b.data);
