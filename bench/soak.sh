@@ -8,9 +8,12 @@
 # of IPS source IPs (with the generator's anomalies) into the log topic at
 # EVENTS_PER_SECOND (simulated time from 2015 on, so that dump finds them
 # old enough); one ingest worker stores them with streaming anomaly
-# detection on and mirrors them into Redis; ipflow.dump() moves Redis into
-# ipflow.history a minute after each run (what the pg_cron dump job does,
-# more often), in the background.
+# detection on and mirrors them into Redis.  With SOAK_DUMP_EVERY=N,
+# ipflow.dump() moves Redis into ipflow.history N seconds after each run
+# ends, in the background (what the pg_cron dump job does); by default it
+# does not run, and Redis grows by every sample (about 6 GB in 30 min at
+# 5,000 events/s): at that rate dump moves 45,000 samples a second and
+# takes most of a core of this 2-core machine.
 # Every 10 s it samples the ingest and sender workers' private memory
 # (RssAnon: RSS would also count the shared buffers they touched), the
 # consumer lag, the mirror's lag, the events stored and Redis' memory.
@@ -23,6 +26,7 @@ cd "$top"
 minutes=${1:-30}
 rate=${2:-5000}
 ips=${3:-2000}
+dump_every=${SOAK_DUMP_EVERY:-0}
 out=$top/bench/out
 mkdir -p "$out"
 . bench/lib.sh
@@ -37,16 +41,18 @@ done
 sql -c "SELECT ipflow.load_csv('$top/data/logs.csv')" \
     -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
 sql -c "SELECT * FROM ipflow.start_sender($ips, '2015-01-05', 7, events_per_second => $rate)" >/dev/null
-echo "== soak: $minutes min at $rate events/s from $ips IPs (sender, detection, mirror, dump every minute)"
+echo "== soak: $minutes min at $rate events/s from $ips IPs (sender, detection, mirror; dump every ${dump_every}s after the last, 0: none)"
 
-# the dump job, in the background: a minute after each run ends
-(while :; do
-    sleep 60
-    sql -c "SET ipflow.dump_lag = '30s'" -c "SELECT ipflow.dump()" >>"$out/soak-dumps.txt"
- done) &
-dumper=$!
-trap 'kill $dumper 2>/dev/null; test/harness stop' EXIT
+# the dump job, in the background
 : >"$out/soak-dumps.txt"
+if [ "$dump_every" -gt 0 ]; then
+    (while :; do
+        sleep "$dump_every"
+        sql -c "SET ipflow.dump_lag = '30s'" -c "SELECT ipflow.dump()" >>"$out/soak-dumps.txt"
+     done) &
+    dumper=$!
+    trap 'kill $dumper 2>/dev/null; test/harness stop' EXIT
+fi
 
 csv=$out/soak.csv
 echo "seconds,ingest_kb,sender_kb,lag,mirror_lag,events,sent,redis_kb,anomalies,history" >"$csv"
@@ -104,7 +110,7 @@ END {
   printf "sender worker private memory: %.1f MB after 1 min, %.1f MB at the end, peak %.1f MB\n", snd[first] / 1024, snd[n] / 1024, sndmax / 1024
   printf "consumer lag: max %d events, at the end %d\n", lagmax, lag[n]
   printf "mirror lag: max %d events, at the end %d\n", mlagmax, mlag[n]
-  printf "Redis memory at the end: %.1f MB; samples moved to ipflow.history: %d\n", red[n] / 1024, hist[n]
+  printf "Redis memory at the end: %.1f MB; samples in ipflow.history (dumped): %d\n", red[n] / 1024, hist[n]
   printf "anomalies raised: %d\n", an[n]
   printf "errors and warnings in the server log: %d\n", problems }' "$csv" | tee "$out/soak.txt"
 grep -E '(ERROR|FATAL|PANIC|WARNING):' "$IPFLOW_HARNESS_DIR/postgres.log" | head -20 | tee -a "$out/soak.txt" || true
