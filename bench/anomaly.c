@@ -77,6 +77,7 @@ main(int argc, char **argv)
 	AnomalyError aerror;
 	AnomalyState *states;
 	Incident   *incidents = NULL;
+	long	   *last_incident;
 	Alarm	   *alarms = NULL;
 	size_t		nincidents = 0,
 				cap_incidents = 0,
@@ -126,11 +127,14 @@ main(int argc, char **argv)
 	GeneratorOptionsInit(&options);
 	gen = GeneratorInit(profiles, logs.nips, n_ips, START_US, hours, seed, &options, error);
 	states = calloc((size_t) n_ips * EVENT_NFEATURES, sizeof(AnomalyState));
-	if (gen == NULL || states == NULL)
+	last_incident = malloc((size_t) n_ips * sizeof(long));
+	if (gen == NULL || states == NULL || last_incident == NULL)
 	{
 		fprintf(stderr, "%s\n", gen ? "out of memory" : error);
 		return 1;
 	}
+	for (i = 0; i < (size_t) n_ips; i++)
+		last_incident[i] = -1;
 
 	while (GeneratorNext(gen, &item))
 	{
@@ -140,17 +144,22 @@ main(int argc, char **argv)
 
 		if (item.has_anomaly)
 		{
-			/* one incident per IP, kind and start: its hours come in order */
-			for (j = nincidents; j-- > 0 && incidents[j].start_us >= item.anomaly.start_us;)
-				if (incidents[j].ip == item.ip_index && incidents[j].start_us == item.anomaly.start_us &&
-					incidents[j].kind == (int) item.anomaly.kind)
-					break;
-			if (j == (size_t) -1 || incidents[j].start_us < item.anomaly.start_us ||
-				incidents[j].ip != item.ip_index || incidents[j].kind != (int) item.anomaly.kind)
+			/*
+			 * One incident per IP, kind and start.  An IP has one anomaly
+			 * under way at a time, so an item continues the IP's last
+			 * incident or starts one.  (A level shift is first reported at
+			 * its first changed hour, after its start: incidents are not in
+			 * start order.)
+			 */
+			long		last = last_incident[item.ip_index];
+
+			if (last < 0 || incidents[last].start_us != item.anomaly.start_us ||
+				incidents[last].kind != (int) item.anomaly.kind)
 			{
 				Incident	in = {item.ip_index, item.anomaly.kind, item.anomaly.start_us,
 					item.anomaly.start_us + (item.anomaly.hours + 1) * US_PER_HOUR, -1};
 
+				last_incident[item.ip_index] = (long) nincidents;
 				PUSH(incidents, nincidents, cap_incidents, in);
 			}
 		}
@@ -254,6 +263,7 @@ main(int argc, char **argv)
 
 	free(states);
 	free(incidents);
+	free(last_incident);
 	free(alarms);
 	GeneratorFree(gen);
 	for (i = 0; i < (size_t) logs.nips; i++)
