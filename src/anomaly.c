@@ -63,11 +63,13 @@
 #define DAY_DECAY (1.0 - 1.0 / 144.0)
 #define MIN_HOUR_COUNT 1.0
 #define MIN_DAY_COUNT 12.0
+/* prior chance that a day of the week not known yet is one without points */
+#define QUIET_DAY_PRIOR 0.25
 #define MIN_PROBABILITY 0.0001
 /* Only hours this regular count when missing, this rare when present. */
 #define REGULAR_PROBABILITY 0.8
 #define RARE_PROBABILITY 0.15
-/* weight, in hours, of the overall presence in an hour's probability */
+/* weight, in hours, of the overall share in an hour's or a day's share */
 #define PRIOR_WEIGHT 0.3
 #define MAX_PROBABILITY 0.95
 /* Surprise of a zero that scores 0.99: a series idle one point in 3000 */
@@ -195,31 +197,46 @@ SlotOf(int64_t hour, int *hod, int *dow)
 	*dow = (int) (((day + 3) % 7 + 7) % 7);
 }
 
-/* The learned probability that an hour has a point, or -1 when not yet known. */
+/* The overall share of hours with a point (half an hour of a half before any). */
 static double
-HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
+OverallShare(const AnomalyState *s)
 {
 	double		present = 0,
-				total = 0,
-				ph,
-				pd,
-				pall,
-				p;
-	int			hod,
-				dow,
-				i;
+				total = 0;
+	int			i;
 
-	SlotOf(hour, &hod, &dow);
 	for (i = 0; i < 7; i++)
 	{
 		present += s->day_present[i];
 		total += s->day_total[i];
 	}
-	pall = (present + 0.5) / (total + 1.0);
+	return (present + 0.5) / (total + 1.0);
+}
+
+/* The learned share of an hour of the day's hours with a point, or -1 before one is counted. */
+static double
+HourShare(const AnomalyState *s, int hod)
+{
+	if (s->hour_total[hod] < MIN_HOUR_COUNT)
+		return -1;
+	return (s->hour_present[hod] + PRIOR_WEIGHT * OverallShare(s)) /
+		(s->hour_total[hod] + PRIOR_WEIGHT);
+}
+
+/* The learned probability that an hour has a point, or -1 when not yet known. */
+static double
+HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
+{
+	double		pall = OverallShare(s),
+				ph,
+				pd,
+				p;
+	int			hod,
+				dow;
+
+	SlotOf(hour, &hod, &dow);
 	/* an hour or a day not seen enough yet says nothing: the other decides */
-	/* the prior: half an hour's worth of the series' overall presence */
-	ph = s->hour_total[hod] < MIN_HOUR_COUNT ? -1 :
-		(s->hour_present[hod] + PRIOR_WEIGHT * pall) / (s->hour_total[hod] + PRIOR_WEIGHT);
+	ph = HourShare(s, hod);
 	pd = s->day_total[dow] < MIN_DAY_COUNT ? -1 :
 		(s->day_present[dow] + PRIOR_WEIGHT * pall) / (s->day_total[dow] + PRIOR_WEIGHT);
 	if ((ph < 0 && pd < 0) || (need_both && (ph < 0 || pd < 0)))
@@ -240,6 +257,38 @@ ObserveHour(AnomalyState *s, int64_t hour, bool present)
 	s->hour_present[hod] = (float) (s->hour_present[hod] * HOUR_DECAY + (present ? 1.0 : 0.0));
 	s->day_total[dow] = (float) (s->day_total[dow] * DAY_DECAY + 1.0);
 	s->day_present[dow] = (float) (s->day_present[dow] * DAY_DECAY + (present ? 1.0 : 0.0));
+}
+
+/*
+ * Before its day of the week is known, the evidence of the day so far: when
+ * the series has had no point since midnight, the chance that this is one
+ * of its days at all, given that the hours it usually has went by empty
+ * (QUIET_DAY_PRIOR the prior chance that it is not, and each hour empty
+ * with 1 - its share on a day that is): the first Saturday of a weekday
+ * series tells itself apart once its usual morning hours have gone by,
+ * while its night, which a weekday also has empty, says nothing.  1 when
+ * the day is known or had a point.
+ */
+static double
+QuietDayFactor(const AnomalyState *s, int64_t hour, int64_t last)
+{
+	int64_t		midnight = hour - ((hour % 24) + 24) % 24;
+	double		empty = 1.0,
+				share;
+	int			hod,
+				dow;
+	int64_t		h;
+
+	SlotOf(hour, &hod, &dow);
+	if (s->day_total[dow] >= MIN_DAY_COUNT || s->n == 0 || last >= midnight)
+		return 1.0;
+	for (h = midnight; h < hour; h++)
+	{
+		share = HourShare(s, (int) (h - midnight));
+		if (share > 0)
+			empty *= 1.0 - share;
+	}
+	return (1.0 - QUIET_DAY_PRIOR) * empty / ((1.0 - QUIET_DAY_PRIOR) * empty + QUIET_DAY_PRIOR);
 }
 
 /*
@@ -277,6 +326,8 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 		*missing -= largest;
 	}
 	p = HourProbability(s, hour, false);
+	if (p > 0)
+		p *= QuietDayFactor(s, hour, last);
 	if (p > 0 && p <= RARE_PROBABILITY)
 		*off = -log(p);
 	ObserveHour(s, hour, true);

@@ -298,6 +298,7 @@ static void
 test_calendar(void)
 {
 	AnomalyParams p;
+	uint64_t	saved_rng;
 	int			n,
 				i,
 				at;
@@ -320,6 +321,21 @@ test_calendar(void)
 	   "a point at 03:00 in a business-hours series is off the calendar (%.4f, %s)",
 	   res[at].score, AnomalyReasonNames[res[at].reason]);
 	is_int(alarms(res, 0, n, 0.99), 1, "and is the only alarm");
+
+	/* the first Saturday, before a Saturday was ever seen (the draws of the later tests kept) */
+	saved_rng = rng_state;
+	n = business(5, 300, 0.2, 1.0);
+	ts[n] = MONDAY_2022 + 5 * DAY + 11 * HOUR;
+	ys[n] = 250;
+	score_all(n + 1, &p);
+	ok(res[n].score >= 0.99 && res[n].reason == ANOMALY_REASON_OFF_CALENDAR,
+	   "a point at 11:00 on the first Saturday, after its usual hours went by empty, is off the calendar (%.4f)",
+	   res[n].score);
+	is_int(alarms(res, 0, n + 1, 0.99), 1, "and is the only alarm");
+	ts[n] = MONDAY_2022 + 5 * DAY + 8 * HOUR;
+	score_all(n + 1, &p);
+	ok(res[n].score < 0.99, "at 08:00, with nothing to tell the day yet, it is not (%.4f)", res[n].score);
+	rng_state = saved_rng;
 }
 
 static void
