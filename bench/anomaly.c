@@ -88,7 +88,7 @@ main(int argc, char **argv)
 	char		error[GENERATOR_ERROR_MAX];
 	long		events = 0,
 				right = 0,
-				reason_wrong[8] = {0},
+				reason_wrong[ANOMALY_NREASONS] = {0},
 				feature_wrong[EVENT_NFEATURES] = {0},
 				week_wrong[64] = {0};
 	long		kind_total[GENERATOR_NKINDS] = {0},
@@ -167,20 +167,34 @@ main(int argc, char **argv)
 			continue;
 		events++;
 		start = CpuNow();
-		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
-			AnomalyResult r;
+			AnomalyResult results[EVENT_NFEATURES];
+			AnomalyState *stepped_states[EVENT_NFEATURES];
+			AnomalyResult *stepped[EVENT_NFEATURES];
+			int			nstepped = 0;
 
-			if (!AnomalyStepLazy(&states[(size_t) item.ip_index * EVENT_NFEATURES + f],
-								 f == 0 ? &params : &values_only,
-								 item.ts_us / 1e6, (double) item.features[f], &r, &aerror))
-				continue;
-			if (r.score > best)
+			/* as the ingest worker: each feature, then the event across them */
+			for (f = 0; f < EVENT_NFEATURES; f++)
 			{
-				best = r.score;
-				reason = r.reason;
-				feature = f;
+				AnomalyState *state = &states[(size_t) item.ip_index * EVENT_NFEATURES + f];
+
+				if (!AnomalyStepLazy(state, f == 0 ? &params : &values_only,
+									 item.ts_us / 1e6, (double) item.features[f], &results[f], &aerror))
+				{
+					results[f].score = 0;
+					continue;
+				}
+				stepped_states[nstepped] = state;
+				stepped[nstepped++] = &results[f];
 			}
+			AnomalyEventStep(stepped_states, stepped, nstepped, &params);
+			for (f = 0; f < EVENT_NFEATURES; f++)
+				if (results[f].score > best)
+				{
+					best = results[f].score;
+					reason = results[f].reason;
+					feature = f;
+				}
 		}
 		cpu += CpuNow() - start;
 		if (best >= threshold)
@@ -251,7 +265,7 @@ main(int argc, char **argv)
 			   p + r > 0 ? 2 * p * r / (p + r) : 0, kind_found[f] ? kind_delay[f] / kind_found[f] : 0);
 	}
 	printf("false alarms by reason:");
-	for (f = 0; f < 5; f++)
+	for (f = 0; f < ANOMALY_NREASONS; f++)
 		printf(" %s %ld", AnomalyReasonNames[f], reason_wrong[f]);
 	printf("\nfalse alarms by feature:");
 	for (f = 0; f < EVENT_NFEATURES; f++)

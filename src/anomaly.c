@@ -84,7 +84,27 @@
 /* Scale widening for an hour of the day that never had a point. */
 #define NEW_HOUR_WIDENING 3.0
 
-const char *const AnomalyReasonNames[] = {"none", "value", "zero", "off_calendar", "missing"};
+/* Across the series of an event: how many must have residuals to compare. */
+#define RELATIVE_MIN_SERIES 5
+/* Residuals beyond this (raw series only) are not compared. */
+#define RELATIVE_MAX_ABS 1e15
+/* Scales beyond the largest relative residual seen that score 0.99. */
+#define RELATIVE_Z 5.0
+/* The slope on the others' median: learned at this rate, used after this many events, within [0, this]. */
+#define SLOPE_RATE 0.02
+#define SLOPE_MIN_EVENTS 5
+#define SLOPE_MAX 1.5
+/*
+ * The CUSUM of relative residuals: each adds its scales (at most
+ * DRIFT_CLIP) less DRIFT_SLACK, and DRIFT_ALARM scores 0.99; it starts
+ * after DRIFT_MIN_EVENTS events.
+ */
+#define DRIFT_SLACK 1.0
+#define DRIFT_CLIP 4.0
+#define DRIFT_ALARM 10.0
+#define DRIFT_MIN_EVENTS 20
+
+const char *const AnomalyReasonNames[] = {"none", "value", "zero", "off_calendar", "missing", "relative"};
 
 static bool SetError(AnomalyError *error, const char *param, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
@@ -429,6 +449,8 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		result->transformed = true;
 		result->score = 0;
 		result->reason = ANOMALY_REASON_NONE;
+		result->has_residual = false;
+		result->residual = 0;
 		return true;
 	}
 
@@ -447,6 +469,8 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	lo = fmin(s->tail_low, -TAIL_MIN * scale);
 	r = v - e;
 	d = Deviation(r, hi, lo, scale);
+	result->residual = r;
+	result->has_residual = !(x == 0 && p->log_transform);
 
 	/* on the transformed scale until AnomalyResultBand: most points need no band */
 	result->expected = e;
@@ -510,6 +534,167 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		s->n++;
 	s->last_t = t;
 	return true;
+}
+
+/* Sorts a few numbers in place. */
+static void
+SortSmall(double *v, int n)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < n; i++)
+	{
+		double		x = v[i];
+
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * One series against the others of its event: its residual r less its
+ * learned slope times the others' median residual (the event's common
+ * movement: a busy hour is busy in every feature).  Scored like a value,
+ * against the relative residuals' own scale and extremes, and summed
+ * one-sided (a CUSUM) so that a moderate change that lasts adds up.
+ * Returns the score ratio (1 scores 0.99) and the relative expectation.
+ */
+static double
+RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, double *expected_shift,
+			 double *band_low, double *band_high)
+{
+	double		slope = 0,
+				c,
+				scale,
+				raw_scale = fmax(s->relative_scale, fmax(p->min_scale, 1e-9)),
+				hi,
+				lo,
+				d,
+				ratio = 0,
+				rate;
+	bool		outlier = false;
+
+	if (s->relative_n >= SLOPE_MIN_EVENTS && s->common_var > 0)
+		slope = fmin(fmax(s->common_cov / s->common_var, 0), SLOPE_MAX);
+	c = r - slope * common;
+	*expected_shift = slope * common;
+	*band_low = *band_high = 0;
+	if (s->relative_n > 0)
+	{
+		scale = raw_scale;
+		if (p->warmup > 0)
+		{
+			double		w = p->warmup / (s->relative_n + 1.0);
+
+			scale *= 1.0 + w * w;
+		}
+		hi = fmax(s->relative_high, TAIL_MIN * scale);
+		lo = fmin(s->relative_low, -TAIL_MIN * scale);
+		d = Deviation(c, hi, lo, scale);
+		ratio = (c < 0 ? p->down_weight : 1) * d / (1 + RELATIVE_Z);
+		outlier = d > 1 + p->outlier_z;
+		*band_low = lo - RELATIVE_Z * scale;
+		*band_high = hi + RELATIVE_Z * scale;
+		if (s->relative_n >= DRIFT_MIN_EVENTS)
+		{
+			double		sum = fmax(0, s->relative_sum + fmin(c / raw_scale, DRIFT_CLIP) - DRIFT_SLACK);
+
+			/* a drift is flagged once, then summed afresh */
+			if (sum > DRIFT_ALARM)
+			{
+				ratio = fmax(ratio, sum / DRIFT_ALARM);
+				sum = 0;
+			}
+			s->relative_sum = (float) sum;
+		}
+	}
+
+	if (s->relative_n < UINT32_MAX)
+		s->relative_n++;
+	rate = fmax(p->scale_rate, 1.0 / s->relative_n);
+	s->relative_scale += (float) (rate * (fmin(fabs(c), OUTLIER_CLIP * raw_scale) - s->relative_scale));
+	if (!outlier)
+	{
+		double		leak = TAIL_LEAK * raw_scale;
+
+		/*
+		 * An outlier teaches neither the extremes nor the slope, and the
+		 * extremes learn once the slope is used: before, the relative
+		 * residual is the whole residual.
+		 */
+		if (s->relative_n > SLOPE_MIN_EVENTS)
+		{
+			s->relative_high = (float) (c > s->relative_high ? c : fmax(0, s->relative_high - leak));
+			s->relative_low = (float) (c < s->relative_low ? c : fmin(0, s->relative_low + leak));
+		}
+		rate = fmax(SLOPE_RATE, 1.0 / s->relative_n);
+		s->common_var += (float) (rate * (common * common - s->common_var));
+		s->common_cov += (float) (rate * (common * r - s->common_cov));
+	}
+	return ratio;
+}
+
+/* Whether a result has a residual to compare (small enough that its square fits a float). */
+static inline bool
+Comparable(const AnomalyResult *result)
+{
+	return result->has_residual && fabs(result->residual) <= RELATIVE_MAX_ABS;
+}
+
+void
+AnomalyEventStep(AnomalyState *const *states, AnomalyResult *const *results, int n,
+				 const AnomalyParams *p)
+{
+	double		sorted[ANOMALY_EVENT_MAX_SERIES];
+	int			count = 0,
+				i;
+
+	for (i = 0; i < n && i < ANOMALY_EVENT_MAX_SERIES; i++)
+		if (Comparable(results[i]))
+			sorted[count++] = results[i]->residual;
+	if (count < RELATIVE_MIN_SERIES)
+		return;
+	SortSmall(sorted, count);
+	for (i = 0; i < n && i < ANOMALY_EVENT_MAX_SERIES; i++)
+	{
+		AnomalyResult *result = results[i];
+		double		r = result->residual,
+					common,
+					shift,
+					band_low,
+					band_high,
+					ratio,
+					score;
+		int			at = 0,
+					middle = (count - 1) / 2;
+
+		if (!Comparable(result))
+			continue;
+		/* the median of the others: the sorted residuals without this one */
+		while (at < count - 1 && sorted[at] != r)
+			at++;
+		common = sorted[middle < at ? middle : middle + 1];
+		ratio = RelativeStep(states[i], p, r, common, &shift, &band_low, &band_high);
+		score = ScoreOf(ratio);
+		if (score > result->score)
+		{
+			/* the band says what the others made of this point */
+			double		e = result->transformed ? result->expected : Transform(p, result->expected);
+
+			result->score = score;
+			result->reason = ANOMALY_REASON_RELATIVE;
+			result->expected = e + shift;
+			result->lower = e + shift + band_low;
+			result->upper = e + shift + band_high;
+			if (!result->transformed)
+			{
+				result->transformed = true;
+				AnomalyResultBand(p, result);
+			}
+		}
+	}
 }
 
 /* The band of a lazily scored point, in the series' units. */
@@ -597,6 +782,13 @@ AnomalyStateToBytes(const AnomalyState *s, uint8_t out[ANOMALY_STATE_BYTES])
 	Put(&at, s->hour_total, sizeof(s->hour_total));
 	Put(&at, s->day_present, sizeof(s->day_present));
 	Put(&at, s->day_total, sizeof(s->day_total));
+	Put(&at, &s->relative_n, 4);
+	Put(&at, &s->common_var, 4);
+	Put(&at, &s->common_cov, 4);
+	Put(&at, &s->relative_scale, 4);
+	Put(&at, &s->relative_high, 4);
+	Put(&at, &s->relative_low, 4);
+	Put(&at, &s->relative_sum, 4);
 }
 
 /* Whether every float is finite (and nonnegative when asked). */
@@ -616,7 +808,7 @@ bool
 AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyError *error)
 {
 	const uint8_t *at = in;
-	float		scalars[6];
+	float		scalars[12];
 
 	if (len != ANOMALY_STATE_BYTES)
 		return SetError(error, "state", "a detector state has %d bytes, not %zu", ANOMALY_STATE_BYTES, len);
@@ -638,14 +830,28 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 	Get(&at, s->hour_total, sizeof(s->hour_total));
 	Get(&at, s->day_present, sizeof(s->day_present));
 	Get(&at, s->day_total, sizeof(s->day_total));
+	Get(&at, &s->relative_n, 4);
+	Get(&at, &s->common_var, 4);
+	Get(&at, &s->common_cov, 4);
+	Get(&at, &s->relative_scale, 4);
+	Get(&at, &s->relative_high, 4);
+	Get(&at, &s->relative_low, 4);
+	Get(&at, &s->relative_sum, 4);
+	/* the first three may have either sign */
 	scalars[0] = s->level;
 	scalars[1] = s->pending;
-	scalars[2] = s->scale;
-	scalars[3] = s->zero_share;
-	scalars[4] = s->tail_high;
-	scalars[5] = -s->tail_low;
+	scalars[2] = s->common_cov;
+	scalars[3] = s->scale;
+	scalars[4] = s->zero_share;
+	scalars[5] = s->tail_high;
+	scalars[6] = -s->tail_low;
+	scalars[7] = s->common_var;
+	scalars[8] = s->relative_scale;
+	scalars[9] = s->relative_high;
+	scalars[10] = -s->relative_low;
+	scalars[11] = s->relative_sum;
 	if (!isfinite(s->last_t) || fabs(s->last_t) > MAX_ABS_SECONDS ||
-		!FloatsOk(scalars, 2, false) || !FloatsOk(scalars + 2, 4, true) || s->zero_share > 1 ||
+		!FloatsOk(scalars, 3, false) || !FloatsOk(scalars + 3, 9, true) || s->zero_share > 1 ||
 		!FloatsOk(s->daily, 24, false) || !FloatsOk(s->weekly, 7, false) ||
 		!FloatsOk(s->hour_present, 24, true) || !FloatsOk(s->hour_total, 24, true) ||
 		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true))

@@ -443,6 +443,131 @@ test_errors(void)
 	ok(AnomalyScoreSeries(t, y, 0, &p, res, &e), "an empty series is scored (nothing to do)");
 }
 
+
+/*
+ * Nine series that move together (a common heavy-tailed factor, a little
+ * noise of their own) scored event by event, as the ingest worker does;
+ * one series is multiplied by factor[t] at event t.  Returns the alarms
+ * of that series and, in *others, those of the rest.
+ */
+static int
+event_alarms(int n, const double *factor, int target, int *others, AnomalyReason *reason_at,
+			 uint8_t bytes[9][ANOMALY_STATE_BYTES])
+{
+	AnomalyParams p,
+				values_only;
+	AnomalyState states[9];
+	AnomalyState *stepped_states[9];
+	AnomalyResult results[9];
+	AnomalyResult *stepped[9];
+	int			i,
+				f,
+				count = 0;
+
+	AnomalyParamsDefault(&p);
+	values_only = p;
+	values_only.timing = false;
+	for (f = 0; f < 9; f++)
+	{
+		AnomalyStateInit(&states[f]);
+		stepped_states[f] = &states[f];
+		stepped[f] = &results[f];
+	}
+	*others = 0;
+	for (i = 0; i < n; i++)
+	{
+		double		t = MONDAY_2022 + i * HOUR;
+		double		common = (1.0 + 0.6 * sin(2 * M_PI * i / 24.0)) * exp(0.8 * normal());
+
+		for (f = 0; f < 9; f++)
+		{
+			double		x = round(common * (50 + 400 * f) * exp(0.05 * normal()) * (f == target ? factor[i] : 1));
+
+			AnomalyStepLazy(&states[f], f == 0 ? &p : &values_only, t, x, &results[f], NULL);
+		}
+		AnomalyEventStep(stepped_states, stepped, 9, &p);
+		for (f = 0; f < 9; f++)
+		{
+			if (results[f].score < 0 || results[f].score >= 1)
+				return -1;
+			if (results[f].score < 0.99)
+				continue;
+			if (f == target)
+			{
+				count++;
+				reason_at[i] = results[f].reason;
+			}
+			else
+				(*others)++;
+		}
+	}
+	for (f = 0; f < 9; f++)
+		AnomalyStateToBytes(&states[f], bytes[f]);
+	return count;
+}
+
+static void
+test_event_step(void)
+{
+	static double factor[2000];
+	static AnomalyReason reason_at[2000];
+	uint8_t		bytes[9][ANOMALY_STATE_BYTES],
+				again[ANOMALY_STATE_BYTES];
+	AnomalyState s;
+	AnomalyError e;
+	AnomalyParams p;
+	AnomalyResult r,
+			   *one = &r;
+	AnomalyState *state = &s;
+	int			n = 24 * 42,
+				i,
+				others,
+				found,
+				round_trips = 0;
+
+	for (i = 0; i < n; i++)
+		factor[i] = 1;
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	ok(found == 0 && others <= 2, "nine series moving together, with heavy tails: %d and %d alarms",
+	   found, others);
+
+	/* five times more than the others say: within the series' own tails */
+	factor[24 * 30] = 5;
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	ok(found == 1 && reason_at[24 * 30] == ANOMALY_REASON_RELATIVE,
+	   "one series five times what the others say is flagged, as relative (%d alarms, %s)",
+	   found, AnomalyReasonNames[reason_at[24 * 30]]);
+	factor[24 * 30] = 1;
+
+	/* half as much again, lasting: too little at once, summed until flagged */
+	for (i = 24 * 30; i < n; i++)
+		factor[i] = 1.5;
+	memset(reason_at, 0, sizeof(reason_at));
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	for (i = 24 * 30; i < 24 * 30 + 8 && reason_at[i] != ANOMALY_REASON_RELATIVE; i++)
+		;
+	ok(i < 24 * 30 + 8, "a lasting change of a half is flagged within 8 events (%d)", i - 24 * 30);
+	ok(found <= 3, "and adapted to (%d alarms)", found);
+
+	for (i = 0; i < 9; i++)
+		round_trips += AnomalyStateFromBytes(bytes[i], ANOMALY_STATE_BYTES, &s, &e) &&
+			(AnomalyStateToBytes(&s, again), memcmp(again, bytes[i], sizeof(again)) == 0);
+	is_int(round_trips, 9, "the states round-trip through bytes");
+
+	/* one series alone has nothing to be compared with */
+	AnomalyParamsDefault(&p);
+	AnomalyStateInit(&s);
+	AnomalyStep(&s, &p, MONDAY_2022, 10, &r, &e);
+	AnomalyStep(&s, &p, MONDAY_2022 + HOUR, 1e6, &r, &e);
+	{
+		AnomalyResult before = r;
+
+		AnomalyEventStep(&state, &one, 1, &p);
+		ok(before.score == r.score && before.reason == r.reason && before.expected == r.expected &&
+		   s.relative_n == 0, "a lone series is left as it was");
+	}
+}
+
 int
 main(void)
 {
@@ -456,5 +581,6 @@ main(void)
 	test_irregular_and_cold_start();
 	test_state();
 	test_errors();
+	test_event_step();
 	return tap_done();
 }
