@@ -11,7 +11,11 @@
  * an alarm (IP, hour, any feature) is right when it falls in an incident's
  * window.  Run from the repository root:
  *
- *   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]
+ *   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS [CLOCK]]]]]]
+ *
+ * With CLOCK 1, silences are also looked for as the stream's clock passes
+ * each hour (AnomalySilence on every IP that had no event in it), as a
+ * periodic sweep of the IPs would: the alarm is at the hour that saw it.
  */
 #include "postgres_fe.h"
 
@@ -67,6 +71,7 @@ main(int argc, char **argv)
 	uint64_t	seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
 	double		threshold = argc > 4 ? atof(argv[4]) : 0.99;
 	const char *json = argc > 5 ? argv[5] : "{}";
+	bool		clock = argc > 6 && atoi(argv[6]) != 0;
 	const Profile *profiles[LOGS_MAX_IPS];
 	Logs		logs;
 	Generator  *gen;
@@ -78,6 +83,7 @@ main(int argc, char **argv)
 	AnomalyState *states;
 	Incident   *incidents = NULL;
 	long	   *last_incident;
+	int64_t		clock_us = INT64_MIN;
 	Alarm	   *alarms = NULL;
 	size_t		nincidents = 0,
 				cap_incidents = 0,
@@ -97,13 +103,14 @@ main(int argc, char **argv)
 	double		kind_delay[GENERATOR_NKINDS] = {0},
 				start,
 				cpu = 0,
+				cpu_clock = 0,
 				precision,
 				recall;
 	int			f;
 
-	if (argc > 6 || n_ips < 1 || hours < 1 || !(threshold > 0 && threshold < 1))
+	if (argc > 7 || n_ips < 1 || hours < 1 || !(threshold > 0 && threshold < 1))
 	{
-		fprintf(stderr, "usage: bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]\n");
+		fprintf(stderr, "usage: bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS [CLOCK]]]]]]\n");
 		return 2;
 	}
 	if (!AnomalyParamsFromJson(json, strlen(json), &params, &aerror))
@@ -138,6 +145,7 @@ main(int argc, char **argv)
 
 	while (GeneratorNext(gen, &item))
 	{
+		int64_t		hour_us = item.ts_us - item.ts_us % US_PER_HOUR;
 		double		best = 0;
 		int			reason = 0,
 					feature = 0;
@@ -163,6 +171,29 @@ main(int argc, char **argv)
 				PUSH(incidents, nincidents, cap_incidents, in);
 			}
 		}
+		if (clock && hour_us > clock_us)
+		{
+			/* the stream reached a new hour: every IP's silence so far */
+			int			k;
+
+			start = CpuNow();
+			for (k = 0; k < n_ips; k++)
+			{
+				AnomalyState *first = &states[(size_t) k * EVENT_NFEATURES];
+				AnomalyResult r;
+
+				AnomalySilence(first, &params, hour_us / 1e6, &r);
+				if (r.score >= threshold)
+				{
+					Alarm		a = {k, hour_us, r.reason, 0, false};
+
+					PUSH(alarms, nalarms, cap_alarms, a);
+					AnomalySilenceReported(first);
+				}
+			}
+			cpu_clock += CpuNow() - start;
+		}
+		clock_us = hour_us;
 		if (!item.has_event)
 			continue;
 		events++;
@@ -248,8 +279,8 @@ main(int argc, char **argv)
 			found += kind_found[f];
 		recall = nincidents ? (double) found / nincidents : 0;
 	}
-	printf("%d IPs x %d hours, seed %llu, threshold %g, params %s\n", n_ips, hours,
-		   (unsigned long long) seed, threshold, json);
+	printf("%d IPs x %d hours, seed %llu, threshold %g, params %s%s\n", n_ips, hours,
+		   (unsigned long long) seed, threshold, json, clock ? ", silences also by the clock" : "");
 	printf("%ld events, %zu incidents, %zu alarms (%ld right)\n", events, nincidents, nalarms, right);
 	printf("overall: precision %.3f recall %.3f F1 %.3f\n", precision, recall,
 		   precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0);
@@ -273,7 +304,10 @@ main(int argc, char **argv)
 	printf("\nfalse alarms by week:");
 	for (f = 0; f <= (hours - 1) / 168 && f < 64; f++)
 		printf(" %ld", week_wrong[f]);
-	printf("\ndetector: %.0f ns per feature value (CPU)\n", cpu / events / EVENT_NFEATURES * 1e9);
+	printf("\ndetector: %.0f ns per feature value (CPU)", cpu / events / EVENT_NFEATURES * 1e9);
+	if (clock)
+		printf("; the clock: %.0f ns per IP and hour", cpu_clock / n_ips / hours * 1e9);
+	printf("\n");
 
 	free(states);
 	free(incidents);

@@ -311,6 +311,27 @@ QuietDayFactor(const AnomalyState *s, int64_t hour, int64_t last)
 	return (1.0 - QUIET_DAY_PRIOR) * empty / ((1.0 - QUIET_DAY_PRIOR) * empty + QUIET_DAY_PRIOR);
 }
 
+/* The first hour of the run since the last point that counts (the last week of it). */
+static inline int64_t
+FirstMissingHour(int64_t last, int64_t hour)
+{
+	return hour - last - 1 > HOURS_PER_WEEK ? hour - HOURS_PER_WEEK : last + 1;
+}
+
+/* Adds an empty hour's surprise to *missing when the series usually has it. */
+static inline void
+MissingHour(const AnomalyState *s, int64_t h, double *missing, double *largest)
+{
+	/* both known: the first of a weekday must not miss the weekend */
+	double		p = HourProbability(s, h, true);
+
+	if (p >= REGULAR_PROBABILITY)
+	{
+		*missing += -log(1.0 - p);
+		*largest = fmax(*largest, -log(1.0 - p));
+	}
+}
+
 /*
  * The calendar's surprises at a point in hour, then the hours since the
  * last point counted: *missing for the hours skipped before it (the last
@@ -330,20 +351,16 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 		return;					/* another point in the same hour */
 	if (s->n > 0)
 	{
-		h = hour - last - 1 > HOURS_PER_WEEK ? hour - HOURS_PER_WEEK : last + 1;
-		for (; h < hour; h++)
+		for (h = FirstMissingHour(last, hour); h < hour; h++)
 		{
-			/* both known: the first of a weekday must not miss the weekend */
-			p = HourProbability(s, h, true);
-			if (p >= REGULAR_PROBABILITY)
-			{
-				*missing += -log(1.0 - p);
-				largest = fmax(largest, -log(1.0 - p));
-			}
+			MissingHour(s, h, missing, &largest);
 			ObserveHour(s, h, false);
 		}
 		/* one hour missing is noise; a run of them is a silence */
 		*missing -= largest;
+		/* a silence the clock reported is not news any more */
+		if (s->flags & ANOMALY_SILENCE_REPORTED)
+			*missing = 0;
 	}
 	p = HourProbability(s, hour, false);
 	if (p > 0)
@@ -442,7 +459,6 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	{
 		s->level = (float) v;
 		s->n = 1;
-		s->zeros = x == 0;
 		s->zero_share = x == 0 ? 1.0f : 0.0f;
 		s->last_t = t;
 		result->expected = result->lower = result->upper = v;
@@ -518,8 +534,6 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	else
 	{
 		s->zero_share += (float) (fmax(p->scale_rate, 1.0 / (s->n + 1.0)) * (1.0 - s->zero_share));
-		if (s->zeros < UINT32_MAX)
-			s->zeros++;
 	}
 
 	/* the parts add up as a norm: the largest decides, the others break ties */
@@ -533,6 +547,7 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	if (s->n < UINT32_MAX)
 		s->n++;
 	s->last_t = t;
+	s->flags &= ~ANOMALY_SILENCE_REPORTED;
 	return true;
 }
 
@@ -697,6 +712,44 @@ AnomalyEventStep(AnomalyState *const *states, AnomalyResult *const *results, int
 	}
 }
 
+void
+AnomalySilence(const AnomalyState *s, const AnomalyParams *p, double now, AnomalyResult *result)
+{
+	int64_t		last = (int64_t) floor(s->last_t / HOUR),
+				hour,
+				h;
+	double		missing = 0,
+				largest = 0,
+				e;
+	int			hod,
+				dow;
+
+	memset(result, 0, sizeof(*result));
+	result->reason = ANOMALY_REASON_NONE;
+	if (!p->timing || s->n == 0 || (s->flags & ANOMALY_SILENCE_REPORTED) || !isfinite(now) ||
+		fabs(now) > MAX_ABS_SECONDS)
+		return;
+	hour = (int64_t) floor(now / HOUR);
+	if (hour <= last + 1)
+		return;
+	for (h = FirstMissingHour(last, hour); h < hour; h++)
+		MissingHour(s, h, &missing, &largest);
+	missing -= largest;
+	if (missing <= 0)
+		return;
+	SlotOf(hour - 1, &hod, &dow);
+	e = s->level + (p->daily_rate > 0 ? s->daily[hod] : 0) + (p->weekly_rate > 0 ? s->weekly[dow] : 0);
+	result->expected = result->lower = result->upper = Untransform(p, e);
+	result->score = ScoreOf(missing / p->alert_surprise);
+	result->reason = ANOMALY_REASON_MISSING;
+}
+
+void
+AnomalySilenceReported(AnomalyState *s)
+{
+	s->flags |= ANOMALY_SILENCE_REPORTED;
+}
+
 /* The band of a lazily scored point, in the series' units. */
 void
 AnomalyResultBand(const AnomalyParams *p, AnomalyResult *result)
@@ -768,7 +821,7 @@ AnomalyStateToBytes(const AnomalyState *s, uint8_t out[ANOMALY_STATE_BYTES])
 
 	Put(&at, header, 4);
 	Put(&at, &s->n, 4);
-	Put(&at, &s->zeros, 4);
+	Put(&at, &s->flags, 4);
 	Put(&at, &s->last_t, 8);
 	Put(&at, &s->level, 4);
 	Put(&at, &s->scale, 4);
@@ -816,7 +869,7 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 		return SetError(error, "state", "unknown detector state version %d", in[0]);
 	at += 4;
 	Get(&at, &s->n, 4);
-	Get(&at, &s->zeros, 4);
+	Get(&at, &s->flags, 4);
 	Get(&at, &s->last_t, 8);
 	Get(&at, &s->level, 4);
 	Get(&at, &s->scale, 4);
@@ -854,7 +907,8 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 		!FloatsOk(scalars, 3, false) || !FloatsOk(scalars + 3, 9, true) || s->zero_share > 1 ||
 		!FloatsOk(s->daily, 24, false) || !FloatsOk(s->weekly, 7, false) ||
 		!FloatsOk(s->hour_present, 24, true) || !FloatsOk(s->hour_total, 24, true) ||
-		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true))
+		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true) ||
+		(s->flags & ~ANOMALY_SILENCE_REPORTED) != 0)
 		return SetError(error, "state", "the detector state holds values out of range");
 	return true;
 }

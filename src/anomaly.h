@@ -100,6 +100,9 @@ typedef struct AnomalyResult
 	double		residual;
 } AnomalyResult;
 
+/* The silence under way was reported (AnomalySilenceReported). */
+#define ANOMALY_SILENCE_REPORTED 1
+
 /*
  * The state of one series.  Plain data: copy it, zero it with
  * AnomalyStateInit.  Offsets and scales are in transformed units.
@@ -107,7 +110,7 @@ typedef struct AnomalyResult
 typedef struct AnomalyState
 {
 	uint32_t	n;				/* points learned */
-	uint32_t	zeros;			/* of them, exact zeros (saturates) */
+	uint32_t	flags;			/* ANOMALY_SILENCE_REPORTED */
 	double		last_t;			/* timestamp of the last point */
 	float		level;
 	float		scale;			/* EW mean absolute residual */
@@ -170,6 +173,20 @@ extern bool AnomalyScoreSeries(const double *t, const double *x, int n, const An
  */
 extern void AnomalyEventStep(AnomalyState *const *states, AnomalyResult *const *results, int n,
 							 const AnomalyParams *params);
+
+/*
+ * A silence seen by the clock rather than by the next point: scores the
+ * hours the series usually has that went by empty since its last point, up
+ * to the hour of now (not included), as the next point would (reason
+ * ANOMALY_REASON_MISSING; the band is the baseline of the last of those
+ * hours).  The state is not changed.  0 without timing, before the first
+ * point, or once the silence was reported.
+ */
+extern void AnomalySilence(const AnomalyState *state, const AnomalyParams *params, double now,
+						   AnomalyResult *result);
+
+/* Marks the silence under way as reported: the point that ends it does not score it again. */
+extern void AnomalySilenceReported(AnomalyState *state);
 
 extern void AnomalyStateToBytes(const AnomalyState *state, uint8_t out[ANOMALY_STATE_BYTES]);
 extern bool AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *state,

@@ -11,7 +11,9 @@
  * with a finite, ordered band, and a state through bytes must score as the
  * one kept in memory, or the target aborts.  The series also runs as the
  * first of GROUP series of one event each (the others its values bent and
- * shifted) through AnomalyEventStep, whose results must be in range too.
+ * shifted) through AnomalyEventStep, whose results must be in range too,
+ * and the clock's silence (AnomalySilence) some hours after each point
+ * must be in range and leave the state as it was.
  */
 #include "postgres_fe.h"
 
@@ -136,6 +138,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!AnomalyStep(&copy, &params, t, x, &r2, &error) || r.score != r2.score ||
 			r.expected != r2.expected || r.lower != r2.lower || r.upper != r2.upper)
 			abort();
+
+		/* the clock, some hours on, scores without touching the state */
+		AnomalyStateToBytes(&state, before);
+		AnomalySilence(&state, &params, t + (data[i + 3] % 16) * 3600.0, &r2);
+		CheckResult(&r2);
+		AnomalyStateToBytes(&state, after);
+		if (memcmp(before, after, sizeof(before)) != 0)
+			abort();
+		if (data[i + 1] & 1)
+			AnomalySilenceReported(&state);
 
 		n = 0;
 		for (g = 0; g < GROUP; g++)

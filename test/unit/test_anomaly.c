@@ -568,6 +568,58 @@ test_event_step(void)
 	}
 }
 
+
+static void
+test_silence_by_the_clock(void)
+{
+	AnomalyParams p;
+	AnomalyState s;
+	AnomalyResult r;
+	AnomalyError e;
+	uint8_t		before[ANOMALY_STATE_BYTES],
+				after[ANOMALY_STATE_BYTES];
+	int			i,
+				gap;
+	double		back;
+
+	AnomalyParamsDefault(&p);
+	business(28, 300, 0.2, 1.0);
+	/* the last point is on a Tuesday of week 4 at 10:00; quiet from 11:00 */
+	for (gap = 0; ts[gap] < MONDAY_2022 + 22 * DAY + 10 * HOUR; gap++)
+		;
+	AnomalyStateInit(&s);
+	for (i = 0; i <= gap; i++)
+		AnomalyStep(&s, &p, ts[i], ys[i], &r, &e);
+	AnomalyStateToBytes(&s, before);
+	AnomalySilence(&s, &p, ts[gap] + 2 * HOUR, &r);
+	ok(r.score < 0.99, "one usual hour gone by empty is not a silence (%.4f)", r.score);
+	AnomalySilence(&s, &p, ts[gap] + 4 * HOUR, &r);
+	ok(r.score >= 0.99 && r.reason == ANOMALY_REASON_MISSING,
+	   "three are, by the clock alone (%.4f, %s)", r.score, AnomalyReasonNames[r.reason]);
+	AnomalyStateToBytes(&s, after);
+	ok(memcmp(before, after, sizeof(before)) == 0, "and the state is left as it was");
+
+	back = ts[gap] + 5 * HOUR;
+	{
+		AnomalyState unreported = s;
+
+		AnomalyStep(&unreported, &p, back, 280, &r, &e);
+		ok(r.score >= 0.99 && r.reason == ANOMALY_REASON_MISSING,
+		   "unreported, the point that ends it flags it (%.4f)", r.score);
+	}
+	AnomalySilenceReported(&s);
+	AnomalySilence(&s, &p, ts[gap] + 5 * HOUR, &r);
+	ok(r.score == 0, "once reported, the clock does not report it again");
+	AnomalyStep(&s, &p, back, 280, &r, &e);
+	ok(r.score < 0.99, "nor does the point that ends it (%.4f)", r.score);
+	AnomalySilence(&s, &p, back + 4 * HOUR, &r);
+	ok(r.score >= 0.99, "the next silence is news again (%.4f)", r.score);
+
+	AnomalyStateInit(&s);
+	AnomalySilence(&s, &p, MONDAY_2022, &r);
+	ok(r.score == 0 && r.reason == ANOMALY_REASON_NONE, "a series without points has no silence");
+}
+
 int
 main(void)
 {
@@ -582,5 +634,6 @@ main(void)
 	test_state();
 	test_errors();
 	test_event_step();
+	test_silence_by_the_clock();
 	return tap_done();
 }
