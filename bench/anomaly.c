@@ -11,7 +11,11 @@
  * an alarm (IP, hour, any feature) is right when it falls in an incident's
  * window.  Run from the repository root:
  *
- *   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]
+ *   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS [CLOCK]]]]]]
+ *
+ * With CLOCK 1, silences are also looked for as the stream's clock passes
+ * each hour (AnomalySilence on every IP that had no event in it), as a
+ * periodic sweep of the IPs would: the alarm is at the hour that saw it.
  */
 #include "postgres_fe.h"
 
@@ -67,6 +71,7 @@ main(int argc, char **argv)
 	uint64_t	seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
 	double		threshold = argc > 4 ? atof(argv[4]) : 0.99;
 	const char *json = argc > 5 ? argv[5] : "{}";
+	bool		clock = argc > 6 && atoi(argv[6]) != 0;
 	const Profile *profiles[LOGS_MAX_IPS];
 	Logs		logs;
 	Generator  *gen;
@@ -77,6 +82,8 @@ main(int argc, char **argv)
 	AnomalyError aerror;
 	AnomalyState *states;
 	Incident   *incidents = NULL;
+	long	   *last_incident;
+	int64_t		clock_us = INT64_MIN;
 	Alarm	   *alarms = NULL;
 	size_t		nincidents = 0,
 				cap_incidents = 0,
@@ -87,7 +94,7 @@ main(int argc, char **argv)
 	char		error[GENERATOR_ERROR_MAX];
 	long		events = 0,
 				right = 0,
-				reason_wrong[8] = {0},
+				reason_wrong[ANOMALY_NREASONS] = {0},
 				feature_wrong[EVENT_NFEATURES] = {0},
 				week_wrong[64] = {0};
 	long		kind_total[GENERATOR_NKINDS] = {0},
@@ -96,13 +103,14 @@ main(int argc, char **argv)
 	double		kind_delay[GENERATOR_NKINDS] = {0},
 				start,
 				cpu = 0,
+				cpu_clock = 0,
 				precision,
 				recall;
 	int			f;
 
-	if (argc > 6 || n_ips < 1 || hours < 1 || !(threshold > 0 && threshold < 1))
+	if (argc > 7 || n_ips < 1 || hours < 1 || !(threshold > 0 && threshold < 1))
 	{
-		fprintf(stderr, "usage: bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]\n");
+		fprintf(stderr, "usage: bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS [CLOCK]]]]]]\n");
 		return 2;
 	}
 	if (!AnomalyParamsFromJson(json, strlen(json), &params, &aerror))
@@ -126,52 +134,98 @@ main(int argc, char **argv)
 	GeneratorOptionsInit(&options);
 	gen = GeneratorInit(profiles, logs.nips, n_ips, START_US, hours, seed, &options, error);
 	states = calloc((size_t) n_ips * EVENT_NFEATURES, sizeof(AnomalyState));
-	if (gen == NULL || states == NULL)
+	last_incident = malloc((size_t) n_ips * sizeof(long));
+	if (gen == NULL || states == NULL || last_incident == NULL)
 	{
 		fprintf(stderr, "%s\n", gen ? "out of memory" : error);
 		return 1;
 	}
+	for (i = 0; i < (size_t) n_ips; i++)
+		last_incident[i] = -1;
 
 	while (GeneratorNext(gen, &item))
 	{
+		int64_t		hour_us = item.ts_us - item.ts_us % US_PER_HOUR;
 		double		best = 0;
 		int			reason = 0,
 					feature = 0;
 
 		if (item.has_anomaly)
 		{
-			/* one incident per IP, kind and start: its hours come in order */
-			for (j = nincidents; j-- > 0 && incidents[j].start_us >= item.anomaly.start_us;)
-				if (incidents[j].ip == item.ip_index && incidents[j].start_us == item.anomaly.start_us &&
-					incidents[j].kind == (int) item.anomaly.kind)
-					break;
-			if (j == (size_t) -1 || incidents[j].start_us < item.anomaly.start_us ||
-				incidents[j].ip != item.ip_index || incidents[j].kind != (int) item.anomaly.kind)
+			/*
+			 * One incident per IP, kind and start.  An IP has one anomaly
+			 * under way at a time, so an item continues the IP's last
+			 * incident or starts one.  (A level shift is first reported at
+			 * its first changed hour, after its start: incidents are not in
+			 * start order.)
+			 */
+			long		last = last_incident[item.ip_index];
+
+			if (last < 0 || incidents[last].start_us != item.anomaly.start_us ||
+				incidents[last].kind != (int) item.anomaly.kind)
 			{
 				Incident	in = {item.ip_index, item.anomaly.kind, item.anomaly.start_us,
 					item.anomaly.start_us + (item.anomaly.hours + 1) * US_PER_HOUR, -1};
 
+				last_incident[item.ip_index] = (long) nincidents;
 				PUSH(incidents, nincidents, cap_incidents, in);
 			}
 		}
+		if (clock && hour_us > clock_us)
+		{
+			/* the stream reached a new hour: every IP's silence so far */
+			int			k;
+
+			start = CpuNow();
+			for (k = 0; k < n_ips; k++)
+			{
+				AnomalyState *first = &states[(size_t) k * EVENT_NFEATURES];
+				AnomalyResult r;
+
+				AnomalySilence(first, &params, hour_us / 1e6, &r);
+				if (r.score >= threshold)
+				{
+					Alarm		a = {k, hour_us, r.reason, 0, false};
+
+					PUSH(alarms, nalarms, cap_alarms, a);
+					AnomalySilenceReported(first);
+				}
+			}
+			cpu_clock += CpuNow() - start;
+		}
+		clock_us = hour_us;
 		if (!item.has_event)
 			continue;
 		events++;
 		start = CpuNow();
-		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
-			AnomalyResult r;
+			AnomalyResult results[EVENT_NFEATURES];
+			AnomalyState *stepped_states[EVENT_NFEATURES];
+			AnomalyResult *stepped[EVENT_NFEATURES];
+			int			nstepped = 0;
 
-			if (!AnomalyStepLazy(&states[(size_t) item.ip_index * EVENT_NFEATURES + f],
-								 f == 0 ? &params : &values_only,
-								 item.ts_us / 1e6, (double) item.features[f], &r, &aerror))
-				continue;
-			if (r.score > best)
+			/* as the ingest worker: each feature, then the event across them */
+			for (f = 0; f < EVENT_NFEATURES; f++)
 			{
-				best = r.score;
-				reason = r.reason;
-				feature = f;
+				AnomalyState *state = &states[(size_t) item.ip_index * EVENT_NFEATURES + f];
+
+				if (!AnomalyStepLazy(state, f == 0 ? &params : &values_only,
+									 item.ts_us / 1e6, (double) item.features[f], &results[f], &aerror))
+				{
+					results[f].score = 0;
+					continue;
+				}
+				stepped_states[nstepped] = state;
+				stepped[nstepped++] = &results[f];
 			}
+			AnomalyEventStep(stepped_states, stepped, nstepped, &params);
+			for (f = 0; f < EVENT_NFEATURES; f++)
+				if (results[f].score > best)
+				{
+					best = results[f].score;
+					reason = results[f].reason;
+					feature = f;
+				}
 		}
 		cpu += CpuNow() - start;
 		if (best >= threshold)
@@ -225,8 +279,8 @@ main(int argc, char **argv)
 			found += kind_found[f];
 		recall = nincidents ? (double) found / nincidents : 0;
 	}
-	printf("%d IPs x %d hours, seed %llu, threshold %g, params %s\n", n_ips, hours,
-		   (unsigned long long) seed, threshold, json);
+	printf("%d IPs x %d hours, seed %llu, threshold %g, params %s%s\n", n_ips, hours,
+		   (unsigned long long) seed, threshold, json, clock ? ", silences also by the clock" : "");
 	printf("%ld events, %zu incidents, %zu alarms (%ld right)\n", events, nincidents, nalarms, right);
 	printf("overall: precision %.3f recall %.3f F1 %.3f\n", precision, recall,
 		   precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0);
@@ -242,7 +296,7 @@ main(int argc, char **argv)
 			   p + r > 0 ? 2 * p * r / (p + r) : 0, kind_found[f] ? kind_delay[f] / kind_found[f] : 0);
 	}
 	printf("false alarms by reason:");
-	for (f = 0; f < 5; f++)
+	for (f = 0; f < ANOMALY_NREASONS; f++)
 		printf(" %s %ld", AnomalyReasonNames[f], reason_wrong[f]);
 	printf("\nfalse alarms by feature:");
 	for (f = 0; f < EVENT_NFEATURES; f++)
@@ -250,10 +304,14 @@ main(int argc, char **argv)
 	printf("\nfalse alarms by week:");
 	for (f = 0; f <= (hours - 1) / 168 && f < 64; f++)
 		printf(" %ld", week_wrong[f]);
-	printf("\ndetector: %.0f ns per feature value (CPU)\n", cpu / events / EVENT_NFEATURES * 1e9);
+	printf("\ndetector: %.0f ns per feature value (CPU)", cpu / events / EVENT_NFEATURES * 1e9);
+	if (clock)
+		printf("; the clock: %.0f ns per IP and hour", cpu_clock / n_ips / hours * 1e9);
+	printf("\n");
 
 	free(states);
 	free(incidents);
+	free(last_incident);
 	free(alarms);
 	GeneratorFree(gen);
 	for (i = 0; i < (size_t) logs.nips; i++)

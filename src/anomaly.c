@@ -63,11 +63,13 @@
 #define DAY_DECAY (1.0 - 1.0 / 144.0)
 #define MIN_HOUR_COUNT 1.0
 #define MIN_DAY_COUNT 12.0
+/* prior chance that a day of the week not known yet is one without points */
+#define QUIET_DAY_PRIOR 0.25
 #define MIN_PROBABILITY 0.0001
 /* Only hours this regular count when missing, this rare when present. */
 #define REGULAR_PROBABILITY 0.8
 #define RARE_PROBABILITY 0.15
-/* weight, in hours, of the overall presence in an hour's probability */
+/* weight, in hours, of the overall share in an hour's or a day's share */
 #define PRIOR_WEIGHT 0.3
 #define MAX_PROBABILITY 0.95
 /* Surprise of a zero that scores 0.99: a series idle one point in 3000 */
@@ -82,7 +84,27 @@
 /* Scale widening for an hour of the day that never had a point. */
 #define NEW_HOUR_WIDENING 3.0
 
-const char *const AnomalyReasonNames[] = {"none", "value", "zero", "off_calendar", "missing"};
+/* Across the series of an event: how many must have residuals to compare. */
+#define RELATIVE_MIN_SERIES 5
+/* Residuals beyond this (raw series only) are not compared. */
+#define RELATIVE_MAX_ABS 1e15
+/* Scales beyond the largest relative residual seen that score 0.99. */
+#define RELATIVE_Z 5.0
+/* The slope on the others' median: learned at this rate, used after this many events, within [0, this]. */
+#define SLOPE_RATE 0.02
+#define SLOPE_MIN_EVENTS 5
+#define SLOPE_MAX 1.5
+/*
+ * The CUSUM of relative residuals: each adds its scales (at most
+ * DRIFT_CLIP) less DRIFT_SLACK, and DRIFT_ALARM scores 0.99; it starts
+ * after DRIFT_MIN_EVENTS events.
+ */
+#define DRIFT_SLACK 1.0
+#define DRIFT_CLIP 4.0
+#define DRIFT_ALARM 10.0
+#define DRIFT_MIN_EVENTS 20
+
+const char *const AnomalyReasonNames[] = {"none", "value", "zero", "off_calendar", "missing", "relative"};
 
 static bool SetError(AnomalyError *error, const char *param, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
@@ -195,31 +217,46 @@ SlotOf(int64_t hour, int *hod, int *dow)
 	*dow = (int) (((day + 3) % 7 + 7) % 7);
 }
 
-/* The learned probability that an hour has a point, or -1 when not yet known. */
+/* The overall share of hours with a point (half an hour of a half before any). */
 static double
-HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
+OverallShare(const AnomalyState *s)
 {
 	double		present = 0,
-				total = 0,
-				ph,
-				pd,
-				pall,
-				p;
-	int			hod,
-				dow,
-				i;
+				total = 0;
+	int			i;
 
-	SlotOf(hour, &hod, &dow);
 	for (i = 0; i < 7; i++)
 	{
 		present += s->day_present[i];
 		total += s->day_total[i];
 	}
-	pall = (present + 0.5) / (total + 1.0);
+	return (present + 0.5) / (total + 1.0);
+}
+
+/* The learned share of an hour of the day's hours with a point, or -1 before one is counted. */
+static double
+HourShare(const AnomalyState *s, int hod)
+{
+	if (s->hour_total[hod] < MIN_HOUR_COUNT)
+		return -1;
+	return (s->hour_present[hod] + PRIOR_WEIGHT * OverallShare(s)) /
+		(s->hour_total[hod] + PRIOR_WEIGHT);
+}
+
+/* The learned probability that an hour has a point, or -1 when not yet known. */
+static double
+HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
+{
+	double		pall = OverallShare(s),
+				ph,
+				pd,
+				p;
+	int			hod,
+				dow;
+
+	SlotOf(hour, &hod, &dow);
 	/* an hour or a day not seen enough yet says nothing: the other decides */
-	/* the prior: half an hour's worth of the series' overall presence */
-	ph = s->hour_total[hod] < MIN_HOUR_COUNT ? -1 :
-		(s->hour_present[hod] + PRIOR_WEIGHT * pall) / (s->hour_total[hod] + PRIOR_WEIGHT);
+	ph = HourShare(s, hod);
 	pd = s->day_total[dow] < MIN_DAY_COUNT ? -1 :
 		(s->day_present[dow] + PRIOR_WEIGHT * pall) / (s->day_total[dow] + PRIOR_WEIGHT);
 	if ((ph < 0 && pd < 0) || (need_both && (ph < 0 || pd < 0)))
@@ -243,6 +280,59 @@ ObserveHour(AnomalyState *s, int64_t hour, bool present)
 }
 
 /*
+ * Before its day of the week is known, the evidence of the day so far: when
+ * the series has had no point since midnight, the chance that this is one
+ * of its days at all, given that the hours it usually has went by empty
+ * (QUIET_DAY_PRIOR the prior chance that it is not, and each hour empty
+ * with 1 - its share on a day that is): the first Saturday of a weekday
+ * series tells itself apart once its usual morning hours have gone by,
+ * while its night, which a weekday also has empty, says nothing.  1 when
+ * the day is known or had a point.
+ */
+static double
+QuietDayFactor(const AnomalyState *s, int64_t hour, int64_t last)
+{
+	int64_t		midnight = hour - ((hour % 24) + 24) % 24;
+	double		empty = 1.0,
+				share;
+	int			hod,
+				dow;
+	int64_t		h;
+
+	SlotOf(hour, &hod, &dow);
+	if (s->day_total[dow] >= MIN_DAY_COUNT || s->n == 0 || last >= midnight)
+		return 1.0;
+	for (h = midnight; h < hour; h++)
+	{
+		share = HourShare(s, (int) (h - midnight));
+		if (share > 0)
+			empty *= 1.0 - share;
+	}
+	return (1.0 - QUIET_DAY_PRIOR) * empty / ((1.0 - QUIET_DAY_PRIOR) * empty + QUIET_DAY_PRIOR);
+}
+
+/* The first hour of the run since the last point that counts (the last week of it). */
+static inline int64_t
+FirstMissingHour(int64_t last, int64_t hour)
+{
+	return hour - last - 1 > HOURS_PER_WEEK ? hour - HOURS_PER_WEEK : last + 1;
+}
+
+/* Adds an empty hour's surprise to *missing when the series usually has it. */
+static inline void
+MissingHour(const AnomalyState *s, int64_t h, double *missing, double *largest)
+{
+	/* both known: the first of a weekday must not miss the weekend */
+	double		p = HourProbability(s, h, true);
+
+	if (p >= REGULAR_PROBABILITY)
+	{
+		*missing += -log(1.0 - p);
+		*largest = fmax(*largest, -log(1.0 - p));
+	}
+}
+
+/*
  * The calendar's surprises at a point in hour, then the hours since the
  * last point counted: *missing for the hours skipped before it (the last
  * week of them), *off for the point's own hour.
@@ -261,22 +351,20 @@ TimingStep(AnomalyState *s, int64_t hour, double *missing, double *off)
 		return;					/* another point in the same hour */
 	if (s->n > 0)
 	{
-		h = hour - last - 1 > HOURS_PER_WEEK ? hour - HOURS_PER_WEEK : last + 1;
-		for (; h < hour; h++)
+		for (h = FirstMissingHour(last, hour); h < hour; h++)
 		{
-			/* both known: the first of a weekday must not miss the weekend */
-			p = HourProbability(s, h, true);
-			if (p >= REGULAR_PROBABILITY)
-			{
-				*missing += -log(1.0 - p);
-				largest = fmax(largest, -log(1.0 - p));
-			}
+			MissingHour(s, h, missing, &largest);
 			ObserveHour(s, h, false);
 		}
 		/* one hour missing is noise; a run of them is a silence */
 		*missing -= largest;
+		/* a silence the clock reported is not news any more */
+		if (s->flags & ANOMALY_SILENCE_REPORTED)
+			*missing = 0;
 	}
 	p = HourProbability(s, hour, false);
+	if (p > 0)
+		p *= QuietDayFactor(s, hour, last);
 	if (p > 0 && p <= RARE_PROBABILITY)
 		*off = -log(p);
 	ObserveHour(s, hour, true);
@@ -371,13 +459,14 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	{
 		s->level = (float) v;
 		s->n = 1;
-		s->zeros = x == 0;
 		s->zero_share = x == 0 ? 1.0f : 0.0f;
 		s->last_t = t;
 		result->expected = result->lower = result->upper = v;
 		result->transformed = true;
 		result->score = 0;
 		result->reason = ANOMALY_REASON_NONE;
+		result->has_residual = false;
+		result->residual = 0;
 		return true;
 	}
 
@@ -396,6 +485,8 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	lo = fmin(s->tail_low, -TAIL_MIN * scale);
 	r = v - e;
 	d = Deviation(r, hi, lo, scale);
+	result->residual = r;
+	result->has_residual = !(x == 0 && p->log_transform);
 
 	/* on the transformed scale until AnomalyResultBand: most points need no band */
 	result->expected = e;
@@ -443,8 +534,6 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	else
 	{
 		s->zero_share += (float) (fmax(p->scale_rate, 1.0 / (s->n + 1.0)) * (1.0 - s->zero_share));
-		if (s->zeros < UINT32_MAX)
-			s->zeros++;
 	}
 
 	/* the parts add up as a norm: the largest decides, the others break ties */
@@ -458,7 +547,207 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	if (s->n < UINT32_MAX)
 		s->n++;
 	s->last_t = t;
+	s->flags &= ~ANOMALY_SILENCE_REPORTED;
 	return true;
+}
+
+/* Sorts a few numbers in place. */
+static void
+SortSmall(double *v, int n)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < n; i++)
+	{
+		double		x = v[i];
+
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * One series against the others of its event: its residual r less its
+ * learned slope times the others' median residual (the event's common
+ * movement: a busy hour is busy in every feature).  Scored like a value,
+ * against the relative residuals' own scale and extremes, and summed
+ * one-sided (a CUSUM) so that a moderate change that lasts adds up.
+ * Returns the score ratio (1 scores 0.99) and the relative expectation.
+ */
+static double
+RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, double *expected_shift,
+			 double *band_low, double *band_high)
+{
+	double		slope = 0,
+				c,
+				scale,
+				raw_scale = fmax(s->relative_scale, fmax(p->min_scale, 1e-9)),
+				hi,
+				lo,
+				d,
+				ratio = 0,
+				rate;
+	bool		outlier = false;
+
+	if (s->relative_n >= SLOPE_MIN_EVENTS && s->common_var > 0)
+		slope = fmin(fmax(s->common_cov / s->common_var, 0), SLOPE_MAX);
+	c = r - slope * common;
+	*expected_shift = slope * common;
+	*band_low = *band_high = 0;
+	if (s->relative_n > 0)
+	{
+		scale = raw_scale;
+		if (p->warmup > 0)
+		{
+			double		w = p->warmup / (s->relative_n + 1.0);
+
+			scale *= 1.0 + w * w;
+		}
+		hi = fmax(s->relative_high, TAIL_MIN * scale);
+		lo = fmin(s->relative_low, -TAIL_MIN * scale);
+		d = Deviation(c, hi, lo, scale);
+		ratio = (c < 0 ? p->down_weight : 1) * d / (1 + RELATIVE_Z);
+		outlier = d > 1 + p->outlier_z;
+		*band_low = lo - RELATIVE_Z * scale;
+		*band_high = hi + RELATIVE_Z * scale;
+		if (s->relative_n >= DRIFT_MIN_EVENTS)
+		{
+			double		sum = fmax(0, s->relative_sum + fmin(c / raw_scale, DRIFT_CLIP) - DRIFT_SLACK);
+
+			/* a drift is flagged once, then summed afresh */
+			if (sum > DRIFT_ALARM)
+			{
+				ratio = fmax(ratio, sum / DRIFT_ALARM);
+				sum = 0;
+			}
+			s->relative_sum = (float) sum;
+		}
+	}
+
+	if (s->relative_n < UINT32_MAX)
+		s->relative_n++;
+	rate = fmax(p->scale_rate, 1.0 / s->relative_n);
+	s->relative_scale += (float) (rate * (fmin(fabs(c), OUTLIER_CLIP * raw_scale) - s->relative_scale));
+	if (!outlier)
+	{
+		double		leak = TAIL_LEAK * raw_scale;
+
+		/*
+		 * An outlier teaches neither the extremes nor the slope, and the
+		 * extremes learn once the slope is used: before, the relative
+		 * residual is the whole residual.
+		 */
+		if (s->relative_n > SLOPE_MIN_EVENTS)
+		{
+			s->relative_high = (float) (c > s->relative_high ? c : fmax(0, s->relative_high - leak));
+			s->relative_low = (float) (c < s->relative_low ? c : fmin(0, s->relative_low + leak));
+		}
+		rate = fmax(SLOPE_RATE, 1.0 / s->relative_n);
+		s->common_var += (float) (rate * (common * common - s->common_var));
+		s->common_cov += (float) (rate * (common * r - s->common_cov));
+	}
+	return ratio;
+}
+
+/* Whether a result has a residual to compare (small enough that its square fits a float). */
+static inline bool
+Comparable(const AnomalyResult *result)
+{
+	return result->has_residual && fabs(result->residual) <= RELATIVE_MAX_ABS;
+}
+
+void
+AnomalyEventStep(AnomalyState *const *states, AnomalyResult *const *results, int n,
+				 const AnomalyParams *p)
+{
+	double		sorted[ANOMALY_EVENT_MAX_SERIES];
+	int			count = 0,
+				i;
+
+	for (i = 0; i < n && i < ANOMALY_EVENT_MAX_SERIES; i++)
+		if (Comparable(results[i]))
+			sorted[count++] = results[i]->residual;
+	if (count < RELATIVE_MIN_SERIES)
+		return;
+	SortSmall(sorted, count);
+	for (i = 0; i < n && i < ANOMALY_EVENT_MAX_SERIES; i++)
+	{
+		AnomalyResult *result = results[i];
+		double		r = result->residual,
+					common,
+					shift,
+					band_low,
+					band_high,
+					ratio,
+					score;
+		int			at = 0,
+					middle = (count - 1) / 2;
+
+		if (!Comparable(result))
+			continue;
+		/* the median of the others: the sorted residuals without this one */
+		while (at < count - 1 && sorted[at] != r)
+			at++;
+		common = sorted[middle < at ? middle : middle + 1];
+		ratio = RelativeStep(states[i], p, r, common, &shift, &band_low, &band_high);
+		score = ScoreOf(ratio);
+		if (score > result->score)
+		{
+			/* the band says what the others made of this point */
+			double		e = result->transformed ? result->expected : Transform(p, result->expected);
+
+			result->score = score;
+			result->reason = ANOMALY_REASON_RELATIVE;
+			result->expected = e + shift;
+			result->lower = e + shift + band_low;
+			result->upper = e + shift + band_high;
+			if (!result->transformed)
+			{
+				result->transformed = true;
+				AnomalyResultBand(p, result);
+			}
+		}
+	}
+}
+
+void
+AnomalySilence(const AnomalyState *s, const AnomalyParams *p, double now, AnomalyResult *result)
+{
+	int64_t		last = (int64_t) floor(s->last_t / HOUR),
+				hour,
+				h;
+	double		missing = 0,
+				largest = 0,
+				e;
+	int			hod,
+				dow;
+
+	memset(result, 0, sizeof(*result));
+	result->reason = ANOMALY_REASON_NONE;
+	if (!p->timing || s->n == 0 || (s->flags & ANOMALY_SILENCE_REPORTED) || !isfinite(now) ||
+		fabs(now) > MAX_ABS_SECONDS)
+		return;
+	hour = (int64_t) floor(now / HOUR);
+	if (hour <= last + 1)
+		return;
+	for (h = FirstMissingHour(last, hour); h < hour; h++)
+		MissingHour(s, h, &missing, &largest);
+	missing -= largest;
+	if (missing <= 0)
+		return;
+	SlotOf(hour - 1, &hod, &dow);
+	e = s->level + (p->daily_rate > 0 ? s->daily[hod] : 0) + (p->weekly_rate > 0 ? s->weekly[dow] : 0);
+	result->expected = result->lower = result->upper = Untransform(p, e);
+	result->score = ScoreOf(missing / p->alert_surprise);
+	result->reason = ANOMALY_REASON_MISSING;
+}
+
+void
+AnomalySilenceReported(AnomalyState *s)
+{
+	s->flags |= ANOMALY_SILENCE_REPORTED;
 }
 
 /* The band of a lazily scored point, in the series' units. */
@@ -532,7 +821,7 @@ AnomalyStateToBytes(const AnomalyState *s, uint8_t out[ANOMALY_STATE_BYTES])
 
 	Put(&at, header, 4);
 	Put(&at, &s->n, 4);
-	Put(&at, &s->zeros, 4);
+	Put(&at, &s->flags, 4);
 	Put(&at, &s->last_t, 8);
 	Put(&at, &s->level, 4);
 	Put(&at, &s->scale, 4);
@@ -546,6 +835,13 @@ AnomalyStateToBytes(const AnomalyState *s, uint8_t out[ANOMALY_STATE_BYTES])
 	Put(&at, s->hour_total, sizeof(s->hour_total));
 	Put(&at, s->day_present, sizeof(s->day_present));
 	Put(&at, s->day_total, sizeof(s->day_total));
+	Put(&at, &s->relative_n, 4);
+	Put(&at, &s->common_var, 4);
+	Put(&at, &s->common_cov, 4);
+	Put(&at, &s->relative_scale, 4);
+	Put(&at, &s->relative_high, 4);
+	Put(&at, &s->relative_low, 4);
+	Put(&at, &s->relative_sum, 4);
 }
 
 /* Whether every float is finite (and nonnegative when asked). */
@@ -565,7 +861,7 @@ bool
 AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyError *error)
 {
 	const uint8_t *at = in;
-	float		scalars[6];
+	float		scalars[12];
 
 	if (len != ANOMALY_STATE_BYTES)
 		return SetError(error, "state", "a detector state has %d bytes, not %zu", ANOMALY_STATE_BYTES, len);
@@ -573,7 +869,7 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 		return SetError(error, "state", "unknown detector state version %d", in[0]);
 	at += 4;
 	Get(&at, &s->n, 4);
-	Get(&at, &s->zeros, 4);
+	Get(&at, &s->flags, 4);
 	Get(&at, &s->last_t, 8);
 	Get(&at, &s->level, 4);
 	Get(&at, &s->scale, 4);
@@ -587,17 +883,32 @@ AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *s, AnomalyErr
 	Get(&at, s->hour_total, sizeof(s->hour_total));
 	Get(&at, s->day_present, sizeof(s->day_present));
 	Get(&at, s->day_total, sizeof(s->day_total));
+	Get(&at, &s->relative_n, 4);
+	Get(&at, &s->common_var, 4);
+	Get(&at, &s->common_cov, 4);
+	Get(&at, &s->relative_scale, 4);
+	Get(&at, &s->relative_high, 4);
+	Get(&at, &s->relative_low, 4);
+	Get(&at, &s->relative_sum, 4);
+	/* the first three may have either sign */
 	scalars[0] = s->level;
 	scalars[1] = s->pending;
-	scalars[2] = s->scale;
-	scalars[3] = s->zero_share;
-	scalars[4] = s->tail_high;
-	scalars[5] = -s->tail_low;
+	scalars[2] = s->common_cov;
+	scalars[3] = s->scale;
+	scalars[4] = s->zero_share;
+	scalars[5] = s->tail_high;
+	scalars[6] = -s->tail_low;
+	scalars[7] = s->common_var;
+	scalars[8] = s->relative_scale;
+	scalars[9] = s->relative_high;
+	scalars[10] = -s->relative_low;
+	scalars[11] = s->relative_sum;
 	if (!isfinite(s->last_t) || fabs(s->last_t) > MAX_ABS_SECONDS ||
-		!FloatsOk(scalars, 2, false) || !FloatsOk(scalars + 2, 4, true) || s->zero_share > 1 ||
+		!FloatsOk(scalars, 3, false) || !FloatsOk(scalars + 3, 9, true) || s->zero_share > 1 ||
 		!FloatsOk(s->daily, 24, false) || !FloatsOk(s->weekly, 7, false) ||
 		!FloatsOk(s->hour_present, 24, true) || !FloatsOk(s->hour_total, 24, true) ||
-		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true))
+		!FloatsOk(s->day_present, 7, true) || !FloatsOk(s->day_total, 7, true) ||
+		(s->flags & ~ANOMALY_SILENCE_REPORTED) != 0)
 		return SetError(error, "state", "the detector state holds values out of range");
 	return true;
 }

@@ -27,8 +27,11 @@
 #define ANOMALY_MAX_ABS_RAW 1e30
 
 /* Bytes of a serialized state, and the version byte that opens it. */
-#define ANOMALY_STATE_VERSION 1
-#define ANOMALY_STATE_BYTES 416
+#define ANOMALY_STATE_VERSION 2
+#define ANOMALY_STATE_BYTES 444
+
+/* AnomalyEventStep compares at most this many series (features of an event). */
+#define ANOMALY_EVENT_MAX_SERIES 64
 
 typedef struct AnomalyError
 {
@@ -76,7 +79,9 @@ typedef enum AnomalyReason
 	ANOMALY_REASON_VALUE,		/* distance from the seasonal baseline */
 	ANOMALY_REASON_ZERO,		/* an unusual zero */
 	ANOMALY_REASON_OFF_CALENDAR,	/* a point in an hour the series skips */
-	ANOMALY_REASON_MISSING		/* hours the series has were missing before it */
+	ANOMALY_REASON_MISSING,		/* hours the series has were missing before it */
+	ANOMALY_REASON_RELATIVE,	/* off from what the event's other series say */
+	ANOMALY_NREASONS
 } AnomalyReason;
 
 extern const char *const AnomalyReasonNames[];
@@ -90,7 +95,13 @@ typedef struct AnomalyResult
 	double		score;			/* [0, 1), continuous */
 	AnomalyReason reason;		/* of the score */
 	bool		transformed;	/* the band is still on the transformed scale */
+	/* the point's distance from the baseline, transformed (for AnomalyEventStep) */
+	bool		has_residual;	/* false: a first point or a zero */
+	double		residual;
 } AnomalyResult;
+
+/* The silence under way was reported (AnomalySilenceReported). */
+#define ANOMALY_SILENCE_REPORTED 1
 
 /*
  * The state of one series.  Plain data: copy it, zero it with
@@ -99,7 +110,7 @@ typedef struct AnomalyResult
 typedef struct AnomalyState
 {
 	uint32_t	n;				/* points learned */
-	uint32_t	zeros;			/* of them, exact zeros (saturates) */
+	uint32_t	flags;			/* ANOMALY_SILENCE_REPORTED */
 	double		last_t;			/* timestamp of the last point */
 	float		level;
 	float		scale;			/* EW mean absolute residual */
@@ -114,6 +125,17 @@ typedef struct AnomalyState
 	float		hour_total[24];
 	float		day_present[7];
 	float		day_total[7];
+	/*
+	 * Relative to the other series of the same events (AnomalyEventStep):
+	 * the residual less its regression on the others' median residual.
+	 */
+	uint32_t	relative_n;		/* events compared */
+	float		common_var;		/* EW mean of the others' median squared */
+	float		common_cov;		/* EW mean of it times the residual */
+	float		relative_scale; /* EW mean absolute relative residual */
+	float		relative_high;	/* its extremes, leaking back */
+	float		relative_low;
+	float		relative_sum;	/* one-sided CUSUM of it, in scales */
 } AnomalyState;
 
 extern void AnomalyParamsDefault(AnomalyParams *params);
@@ -141,6 +163,30 @@ extern void AnomalyResultBand(const AnomalyParams *params, AnomalyResult *result
 /* AnomalyStep over a series from a fresh state; false on the first bad point. */
 extern bool AnomalyScoreSeries(const double *t, const double *x, int n, const AnomalyParams *params,
 							   AnomalyResult *results, AnomalyError *error);
+
+/*
+ * Evidence across the n series of one event (the features of an IP's
+ * event, say), after each was stepped into results[i]: a series that moves
+ * unlike the others, at once or for a while, raises its score (reason
+ * ANOMALY_REASON_RELATIVE), and its state learns how it moves with them.
+ * Fewer than five series with residuals: nothing to compare.
+ */
+extern void AnomalyEventStep(AnomalyState *const *states, AnomalyResult *const *results, int n,
+							 const AnomalyParams *params);
+
+/*
+ * A silence seen by the clock rather than by the next point: scores the
+ * hours the series usually has that went by empty since its last point, up
+ * to the hour of now (not included), as the next point would (reason
+ * ANOMALY_REASON_MISSING; the band is the baseline of the last of those
+ * hours).  The state is not changed.  0 without timing, before the first
+ * point, or once the silence was reported.
+ */
+extern void AnomalySilence(const AnomalyState *state, const AnomalyParams *params, double now,
+						   AnomalyResult *result);
+
+/* Marks the silence under way as reported: the point that ends it does not score it again. */
+extern void AnomalySilenceReported(AnomalyState *state);
 
 extern void AnomalyStateToBytes(const AnomalyState *state, uint8_t out[ANOMALY_STATE_BYTES]);
 extern bool AnomalyStateFromBytes(const uint8_t *in, size_t len, AnomalyState *state,

@@ -16,6 +16,9 @@
  * are stored but not scored.  The calendar (missing and off-calendar
  * events) is a property of the event, not of a value: only the state of
  * its first feature learns it, so such an alert is one row, not nine.
+ * After its features are scored one by one, an event's features are
+ * compared with each other (AnomalyEventStep): one that moves unlike the
+ * rest raises its own score.
  */
 #include "postgres.h"
 
@@ -158,24 +161,39 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 	for (i = 0; i < n; i++)
 	{
 		const Event *ev = &events[order[i]];
+		AnomalyResult results[EVENT_NFEATURES];
+		AnomalyState *stepped_states[EVENT_NFEATURES];
+		AnomalyResult *stepped[EVENT_NFEATURES];
+		bool		scored[EVENT_NFEATURES];
 		bool		first = true;
+		int			nstepped = 0;
+
+		/* each feature against its own history, then against each other */
+		for (f = 0; f < EVENT_NFEATURES; f++)
+		{
+			scored[f] = false;
+			if (!(ev->present & (1U << f)))
+				continue;
+			scored[f] = AnomalyStepLazy(&states[f], first ? &params : &values_only, ev->ts_us / 1e6,
+										(double) ev->features[f], &results[f], NULL);
+			first = false;
+			if (!scored[f])
+				continue;
+			stepped_states[nstepped] = &states[f];
+			stepped[nstepped++] = &results[f];
+		}
+		AnomalyEventStep(stepped_states, stepped, nstepped, &params);
 
 		for (f = 0; f < EVENT_NFEATURES; f++)
 		{
-			AnomalyResult r;
+			AnomalyResult *r = &results[f];
 			IngestAlert *alert;
 			TimestampTz ts;
 			MemoryContext old;
-			bool		scored;
 
-			if (!(ev->present & (1U << f)))
+			if (!scored[f] || r->score < IpflowAnomalyThreshold)
 				continue;
-			scored = AnomalyStepLazy(&states[f], first ? &params : &values_only, ev->ts_us / 1e6,
-									 (double) ev->features[f], &r, NULL);
-			first = false;
-			if (!scored || r.score < IpflowAnomalyThreshold)
-				continue;
-			AnomalyResultBand(&params, &r);
+			AnomalyResultBand(&params, r);
 			AlertsGrow(alerts);
 			alert = &alerts->alerts[alerts->nalerts++];
 			ts = ev->ts_us - UNIX_TO_POSTGRES_US;
@@ -183,12 +201,12 @@ IngestDetect(bytea *stored, const Event *events, const int *which, int n,
 			alert->feature = f;
 			alert->ts = ts;
 			alert->value = (double) ev->features[f];
-			alert->result = r;
+			alert->result = *r;
 			alert->partition = partition;
 			alert->key = MemoryContextStrdup(alerts->context, ip_text);
 			old = MemoryContextSwitchTo(alerts->context);
-			alert->json = AlertJson(ip_text, EventFeatureNames[f], ts, alert->value, r.expected,
-									r.lower, r.upper, r.score, AnomalyReasonNames[r.reason]);
+			alert->json = AlertJson(ip_text, EventFeatureNames[f], ts, alert->value, r->expected,
+									r->lower, r->upper, r->score, AnomalyReasonNames[r->reason]);
 			MemoryContextSwitchTo(old);
 		}
 	}

@@ -9,7 +9,11 @@
  * scaled by powers of ten and signed by the byte before, so spikes, zeros,
  * flat runs and negatives all occur.  Every point must score in [0, 1)
  * with a finite, ordered band, and a state through bytes must score as the
- * one kept in memory, or the target aborts.
+ * one kept in memory, or the target aborts.  The series also runs as the
+ * first of GROUP series of one event each (the others its values bent and
+ * shifted) through AnomalyEventStep, whose results must be in range too,
+ * and the clock's silence (AnomalySilence) some hours after each point
+ * must be in range and leave the state as it was.
  */
 #include "postgres_fe.h"
 
@@ -23,6 +27,9 @@
 #include "json_tree.h"
 
 extern int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Series per event in the AnomalyEventStep check. */
+#define GROUP 6
 
 static const char *const Settings[] = {
 	"{}",
@@ -67,13 +74,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	AnomalyParams params;
 	AnomalyError error;
 	AnomalyState state,
-				copy;
+				copy,
+				reread,
+				group[GROUP];
+	AnomalyState *group_states[GROUP];
+	AnomalyResult group_results[GROUP];
+	AnomalyResult *group_stepped[GROUP];
 	AnomalyResult r,
 				r2;
 	uint8_t		before[ANOMALY_STATE_BYTES],
 				after[ANOMALY_STATE_BYTES];
 	double		t = 1641168000.0;
 	size_t		i = 1;
+	int			n,
+				g;
 
 	if (size < 1)
 		return 0;
@@ -102,6 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	AnomalyStateInit(&state);
+	for (g = 0; g < GROUP; g++)
+		AnomalyStateInit(&group[g]);
 	for (; i + 4 <= size; i += 4)
 	{
 		uint32_t	raw = data[i + 1] | (data[i + 2] << 8) | (data[i + 3] << 16);
@@ -122,6 +138,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!AnomalyStep(&copy, &params, t, x, &r2, &error) || r.score != r2.score ||
 			r.expected != r2.expected || r.lower != r2.lower || r.upper != r2.upper)
 			abort();
+
+		/* the clock, some hours on, scores without touching the state */
+		AnomalyStateToBytes(&state, before);
+		AnomalySilence(&state, &params, t + (data[i + 3] % 16) * 3600.0, &r2);
+		CheckResult(&r2);
+		AnomalyStateToBytes(&state, after);
+		if (memcmp(before, after, sizeof(before)) != 0)
+			abort();
+		if (data[i + 1] & 1)
+			AnomalySilenceReported(&state);
+
+		n = 0;
+		for (g = 0; g < GROUP; g++)
+		{
+			double		xg = g == 0 ? x : x * (g % 2 ? 3.0 : 0.25) + g * data[i + 2];
+
+			if (!AnomalyStepLazy(&group[g], &params, t, xg, &group_results[g], &error))
+				continue;
+			group_states[n] = &group[g];
+			group_stepped[n++] = &group_results[g];
+		}
+		AnomalyEventStep(group_states, group_stepped, n, &params);
+		for (g = 0; g < n; g++)
+		{
+			AnomalyResultBand(&params, group_stepped[g]);
+			CheckResult(group_stepped[g]);
+			AnomalyStateToBytes(group_states[g], after);
+			if (!AnomalyStateFromBytes(after, sizeof(after), &reread, &error))
+				abort();
+		}
 	}
 	return 0;
 }

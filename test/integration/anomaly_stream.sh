@@ -47,7 +47,7 @@ ok_wait "SELECT count(*) FROM ipflow.events WHERE ts >= '$start' AND ts < '$star
 rows=$(sql -c "SELECT count(*) FROM ipflow.anomalies WHERE source = 'stream' AND ts >= '$start'")
 ok "$([ "$rows" -gt 0 ]; echo $?)" "the streaming detector flagged $rows values"
 is "$(sql -c "SELECT count(*) FROM ipflow.ips i WHERE src_ip IN (SELECT src_ip FROM ipflow.events WHERE ts >= '$start')
-              AND octet_length(detector) = 9 * 416")" 60 "every IP keeps its nine detector states in ipflow.ips"
+              AND octet_length(detector) = 9 * 444")" 60 "every IP keeps its nine detector states in ipflow.ips"
 
 # 2. what they found
 read -r found incidents precision < <(sql -F ' ' -c "SELECT found, incidents, round(\"precision\"::numeric, 3)

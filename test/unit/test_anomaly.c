@@ -298,6 +298,7 @@ static void
 test_calendar(void)
 {
 	AnomalyParams p;
+	uint64_t	saved_rng;
 	int			n,
 				i,
 				at;
@@ -320,6 +321,21 @@ test_calendar(void)
 	   "a point at 03:00 in a business-hours series is off the calendar (%.4f, %s)",
 	   res[at].score, AnomalyReasonNames[res[at].reason]);
 	is_int(alarms(res, 0, n, 0.99), 1, "and is the only alarm");
+
+	/* the first Saturday, before a Saturday was ever seen (the draws of the later tests kept) */
+	saved_rng = rng_state;
+	n = business(5, 300, 0.2, 1.0);
+	ts[n] = MONDAY_2022 + 5 * DAY + 11 * HOUR;
+	ys[n] = 250;
+	score_all(n + 1, &p);
+	ok(res[n].score >= 0.99 && res[n].reason == ANOMALY_REASON_OFF_CALENDAR,
+	   "a point at 11:00 on the first Saturday, after its usual hours went by empty, is off the calendar (%.4f)",
+	   res[n].score);
+	is_int(alarms(res, 0, n + 1, 0.99), 1, "and is the only alarm");
+	ts[n] = MONDAY_2022 + 5 * DAY + 8 * HOUR;
+	score_all(n + 1, &p);
+	ok(res[n].score < 0.99, "at 08:00, with nothing to tell the day yet, it is not (%.4f)", res[n].score);
+	rng_state = saved_rng;
 }
 
 static void
@@ -427,6 +443,183 @@ test_errors(void)
 	ok(AnomalyScoreSeries(t, y, 0, &p, res, &e), "an empty series is scored (nothing to do)");
 }
 
+
+/*
+ * Nine series that move together (a common heavy-tailed factor, a little
+ * noise of their own) scored event by event, as the ingest worker does;
+ * one series is multiplied by factor[t] at event t.  Returns the alarms
+ * of that series and, in *others, those of the rest.
+ */
+static int
+event_alarms(int n, const double *factor, int target, int *others, AnomalyReason *reason_at,
+			 uint8_t bytes[9][ANOMALY_STATE_BYTES])
+{
+	AnomalyParams p,
+				values_only;
+	AnomalyState states[9];
+	AnomalyState *stepped_states[9];
+	AnomalyResult results[9];
+	AnomalyResult *stepped[9];
+	int			i,
+				f,
+				count = 0;
+
+	AnomalyParamsDefault(&p);
+	values_only = p;
+	values_only.timing = false;
+	for (f = 0; f < 9; f++)
+	{
+		AnomalyStateInit(&states[f]);
+		stepped_states[f] = &states[f];
+		stepped[f] = &results[f];
+	}
+	*others = 0;
+	for (i = 0; i < n; i++)
+	{
+		double		t = MONDAY_2022 + i * HOUR;
+		double		common = (1.0 + 0.6 * sin(2 * M_PI * i / 24.0)) * exp(0.8 * normal());
+
+		for (f = 0; f < 9; f++)
+		{
+			double		x = round(common * (50 + 400 * f) * exp(0.05 * normal()) * (f == target ? factor[i] : 1));
+
+			AnomalyStepLazy(&states[f], f == 0 ? &p : &values_only, t, x, &results[f], NULL);
+		}
+		AnomalyEventStep(stepped_states, stepped, 9, &p);
+		for (f = 0; f < 9; f++)
+		{
+			if (results[f].score < 0 || results[f].score >= 1)
+				return -1;
+			if (results[f].score < 0.99)
+				continue;
+			if (f == target)
+			{
+				count++;
+				reason_at[i] = results[f].reason;
+			}
+			else
+				(*others)++;
+		}
+	}
+	for (f = 0; f < 9; f++)
+		AnomalyStateToBytes(&states[f], bytes[f]);
+	return count;
+}
+
+static void
+test_event_step(void)
+{
+	static double factor[2000];
+	static AnomalyReason reason_at[2000];
+	uint8_t		bytes[9][ANOMALY_STATE_BYTES],
+				again[ANOMALY_STATE_BYTES];
+	AnomalyState s;
+	AnomalyError e;
+	AnomalyParams p;
+	AnomalyResult r,
+			   *one = &r;
+	AnomalyState *state = &s;
+	int			n = 24 * 42,
+				i,
+				others,
+				found,
+				round_trips = 0;
+
+	for (i = 0; i < n; i++)
+		factor[i] = 1;
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	ok(found == 0 && others <= 2, "nine series moving together, with heavy tails: %d and %d alarms",
+	   found, others);
+
+	/* five times more than the others say: within the series' own tails */
+	factor[24 * 30] = 5;
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	ok(found == 1 && reason_at[24 * 30] == ANOMALY_REASON_RELATIVE,
+	   "one series five times what the others say is flagged, as relative (%d alarms, %s)",
+	   found, AnomalyReasonNames[reason_at[24 * 30]]);
+	factor[24 * 30] = 1;
+
+	/* half as much again, lasting: too little at once, summed until flagged */
+	for (i = 24 * 30; i < n; i++)
+		factor[i] = 1.5;
+	memset(reason_at, 0, sizeof(reason_at));
+	found = event_alarms(n, factor, 3, &others, reason_at, bytes);
+	for (i = 24 * 30; i < 24 * 30 + 8 && reason_at[i] != ANOMALY_REASON_RELATIVE; i++)
+		;
+	ok(i < 24 * 30 + 8, "a lasting change of a half is flagged within 8 events (%d)", i - 24 * 30);
+	ok(found <= 3, "and adapted to (%d alarms)", found);
+
+	for (i = 0; i < 9; i++)
+		round_trips += AnomalyStateFromBytes(bytes[i], ANOMALY_STATE_BYTES, &s, &e) &&
+			(AnomalyStateToBytes(&s, again), memcmp(again, bytes[i], sizeof(again)) == 0);
+	is_int(round_trips, 9, "the states round-trip through bytes");
+
+	/* one series alone has nothing to be compared with */
+	AnomalyParamsDefault(&p);
+	AnomalyStateInit(&s);
+	AnomalyStep(&s, &p, MONDAY_2022, 10, &r, &e);
+	AnomalyStep(&s, &p, MONDAY_2022 + HOUR, 1e6, &r, &e);
+	{
+		AnomalyResult before = r;
+
+		AnomalyEventStep(&state, &one, 1, &p);
+		ok(before.score == r.score && before.reason == r.reason && before.expected == r.expected &&
+		   s.relative_n == 0, "a lone series is left as it was");
+	}
+}
+
+
+static void
+test_silence_by_the_clock(void)
+{
+	AnomalyParams p;
+	AnomalyState s;
+	AnomalyResult r;
+	AnomalyError e;
+	uint8_t		before[ANOMALY_STATE_BYTES],
+				after[ANOMALY_STATE_BYTES];
+	int			i,
+				gap;
+	double		back;
+
+	AnomalyParamsDefault(&p);
+	business(28, 300, 0.2, 1.0);
+	/* the last point is on a Tuesday of week 4 at 10:00; quiet from 11:00 */
+	for (gap = 0; ts[gap] < MONDAY_2022 + 22 * DAY + 10 * HOUR; gap++)
+		;
+	AnomalyStateInit(&s);
+	for (i = 0; i <= gap; i++)
+		AnomalyStep(&s, &p, ts[i], ys[i], &r, &e);
+	AnomalyStateToBytes(&s, before);
+	AnomalySilence(&s, &p, ts[gap] + 2 * HOUR, &r);
+	ok(r.score < 0.99, "one usual hour gone by empty is not a silence (%.4f)", r.score);
+	AnomalySilence(&s, &p, ts[gap] + 4 * HOUR, &r);
+	ok(r.score >= 0.99 && r.reason == ANOMALY_REASON_MISSING,
+	   "three are, by the clock alone (%.4f, %s)", r.score, AnomalyReasonNames[r.reason]);
+	AnomalyStateToBytes(&s, after);
+	ok(memcmp(before, after, sizeof(before)) == 0, "and the state is left as it was");
+
+	back = ts[gap] + 5 * HOUR;
+	{
+		AnomalyState unreported = s;
+
+		AnomalyStep(&unreported, &p, back, 280, &r, &e);
+		ok(r.score >= 0.99 && r.reason == ANOMALY_REASON_MISSING,
+		   "unreported, the point that ends it flags it (%.4f)", r.score);
+	}
+	AnomalySilenceReported(&s);
+	AnomalySilence(&s, &p, ts[gap] + 5 * HOUR, &r);
+	ok(r.score == 0, "once reported, the clock does not report it again");
+	AnomalyStep(&s, &p, back, 280, &r, &e);
+	ok(r.score < 0.99, "nor does the point that ends it (%.4f)", r.score);
+	AnomalySilence(&s, &p, back + 4 * HOUR, &r);
+	ok(r.score >= 0.99, "the next silence is news again (%.4f)", r.score);
+
+	AnomalyStateInit(&s);
+	AnomalySilence(&s, &p, MONDAY_2022, &r);
+	ok(r.score == 0 && r.reason == ANOMALY_REASON_NONE, "a series without points has no silence");
+}
+
 int
 main(void)
 {
@@ -440,5 +633,7 @@ main(void)
 	test_irregular_and_cold_start();
 	test_state();
 	test_errors();
+	test_event_step();
+	test_silence_by_the_clock();
 	return tap_done();
 }
