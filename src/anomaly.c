@@ -51,6 +51,22 @@
 
 #include "anomaly.h"
 
+/*
+ * Every value here is finite (checked on the way in), so plain comparisons
+ * do what fmin/fmax do, without the libm calls their NaN rules cost.
+ */
+static inline double
+Lesser(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static inline double
+Greater(double a, double b)
+{
+	return a > b ? a : b;
+}
+
 #define HOUR 3600.0
 #define HOURS_PER_WEEK 168
 /* |t| beyond this (about 300000 years) is refused: hours must fit int64. */
@@ -199,7 +215,7 @@ Untransform(const AnomalyParams *p, double v)
 static double
 ScoreOf(double ratio)
 {
-	double		x = SCORE_X99 * fmin(fabs(ratio), 1e6);
+	double		x = SCORE_X99 * Lesser(fabs(ratio), 1e6);
 	double		x4 = (x * x) * (x * x);
 	double		score = x4 / (1.0 + x4);
 
@@ -262,7 +278,7 @@ HourProbability(const AnomalyState *s, int64_t hour, bool need_both)
 	if ((ph < 0 && pd < 0) || (need_both && (ph < 0 || pd < 0)))
 		return -1;
 	p = ph < 0 ? pd : pd < 0 ? ph : ph * pd / pall;
-	return fmin(fmax(p, MIN_PROBABILITY), MAX_PROBABILITY);
+	return Lesser(Greater(p, MIN_PROBABILITY), MAX_PROBABILITY);
 }
 
 /* Counts one hour as having a point or not. */
@@ -328,7 +344,7 @@ MissingHour(const AnomalyState *s, int64_t h, double *missing, double *largest)
 	if (p >= REGULAR_PROBABILITY)
 	{
 		*missing += -log(1.0 - p);
-		*largest = fmax(*largest, -log(1.0 - p));
+		*largest = Greater(*largest, -log(1.0 - p));
 	}
 }
 
@@ -388,8 +404,8 @@ LearnTails(AnomalyState *s, double r, double hi, double lo, double scale)
 {
 	double		leak = TAIL_LEAK * scale;
 
-	s->tail_high = (float) (r > s->tail_high ? r : fmax(0, s->tail_high - leak));
-	s->tail_low = (float) (r < s->tail_low ? r : fmin(0, s->tail_low + leak));
+	s->tail_high = (float) (r > s->tail_high ? r : Greater(0, s->tail_high - leak));
+	s->tail_low = (float) (r < s->tail_low ? r : Lesser(0, s->tail_low + leak));
 }
 
 /* Robust Holt-Winters step: teaches the baselines a (clipped) residual. */
@@ -397,18 +413,18 @@ static void
 Learn(AnomalyState *s, const AnomalyParams *p, int hod, int dow, double r, double scale)
 {
 	double		clip = HUBER_CLIP * scale;
-	double		c = fmax(-clip, fmin(clip, r));
-	double		a = fmax(p->level_rate, 1.0 / (s->n + 1.0));
-	double		ad = p->daily_rate > 0 ? fmax(p->daily_rate, 1.0 / (1.0 + s->hour_present[hod])) : 0;
+	double		c = Greater(-clip, Lesser(clip, r));
+	double		a = Greater(p->level_rate, 1.0 / (s->n + 1.0));
+	double		ad = p->daily_rate > 0 ? Greater(p->daily_rate, 1.0 / (1.0 + s->hour_present[hod])) : 0;
 	double		aw = p->weekly_rate;
-	double		as = fmax(p->scale_rate, 1.0 / (s->n + 1.0));
+	double		as = Greater(p->scale_rate, 1.0 / (s->n + 1.0));
 
 	s->level += (float) (a * c);
 	c *= 1.0 - a;
-	s->daily[hod] += (float) (fmin(ad, 1.0) * c);
-	c *= 1.0 - fmin(ad, 1.0);
+	s->daily[hod] += (float) (Lesser(ad, 1.0) * c);
+	c *= 1.0 - Lesser(ad, 1.0);
 	s->weekly[dow] += (float) (aw * c);
-	s->scale += (float) (as * (fmin(fabs(r), OUTLIER_CLIP * scale) - s->scale));
+	s->scale += (float) (as * (Lesser(fabs(r), OUTLIER_CLIP * scale) - s->scale));
 }
 
 bool
@@ -471,8 +487,8 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	}
 
 	e = s->level + (p->daily_rate > 0 ? s->daily[hod] : 0) + (p->weekly_rate > 0 ? s->weekly[dow] : 0);
-	floor_scale = fmax(p->min_scale, 1e-9 * (1.0 + fabs(e)));
-	scale = fmax(s->scale, floor_scale);
+	floor_scale = Greater(p->min_scale, 1e-9 * (1.0 + fabs(e)));
+	scale = Greater(s->scale, floor_scale);
 	if (p->warmup > 0)
 	{
 		double		w = p->warmup / (s->n + 1.0);
@@ -481,8 +497,8 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	}
 	if (!hour_seen && p->daily_rate > 0)
 		scale *= NEW_HOUR_WIDENING;
-	hi = fmax(s->tail_high, TAIL_MIN * scale);
-	lo = fmin(s->tail_low, -TAIL_MIN * scale);
+	hi = Greater(s->tail_high, TAIL_MIN * scale);
+	lo = Lesser(s->tail_low, -TAIL_MIN * scale);
 	r = v - e;
 	d = Deviation(r, hi, lo, scale);
 	result->residual = r;
@@ -499,12 +515,12 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 	if (is_zero)
 	{
 		/* an idle point: as surprising as a zero is, at most */
-		double		share = fmax(s->zero_share, 0.5 / (s->n + 1.0));
+		double		share = Greater(s->zero_share, 0.5 / (s->n + 1.0));
 		double		surprise = -log(share);
 
 		double		drop = (r < 0 ? p->down_weight : 1) * d / (1 + p->alert_z);
 
-		value_ratio = fmin(drop, surprise / ZERO_ALERT_SURPRISE);
+		value_ratio = Lesser(drop, surprise / ZERO_ALERT_SURPRISE);
 		if (value_ratio < drop)
 			result->reason = ANOMALY_REASON_ZERO;
 	}
@@ -523,17 +539,17 @@ AnomalyStepLazy(AnomalyState *s, const AnomalyParams *p, double t, double x,
 		value_ratio = (r < 0 ? p->down_weight : 1) * d / (1 + p->alert_z);
 		s->pending = d > 1 + p->outlier_z ? (float) r : 0.0f;
 		if (s->pending == 0)
-			LearnTails(s, r, hi, lo, fmax(s->scale, floor_scale));
+			LearnTails(s, r, hi, lo, Greater(s->scale, floor_scale));
 	}
 
 	if (!is_zero)
 	{
 		Learn(s, p, hod, dow, r, scale);
-		s->zero_share += (float) (fmax(p->scale_rate, 1.0 / (s->n + 1.0)) * (0.0 - s->zero_share));
+		s->zero_share += (float) (Greater(p->scale_rate, 1.0 / (s->n + 1.0)) * (0.0 - s->zero_share));
 	}
 	else
 	{
-		s->zero_share += (float) (fmax(p->scale_rate, 1.0 / (s->n + 1.0)) * (1.0 - s->zero_share));
+		s->zero_share += (float) (Greater(p->scale_rate, 1.0 / (s->n + 1.0)) * (1.0 - s->zero_share));
 	}
 
 	/* the parts add up as a norm: the largest decides, the others break ties */
@@ -583,7 +599,7 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 	double		slope = 0,
 				c,
 				scale,
-				raw_scale = fmax(s->relative_scale, fmax(p->min_scale, 1e-9)),
+				raw_scale = Greater(s->relative_scale, Greater(p->min_scale, 1e-9)),
 				hi,
 				lo,
 				d,
@@ -592,7 +608,7 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 	bool		outlier = false;
 
 	if (s->relative_n >= SLOPE_MIN_EVENTS && s->common_var > 0)
-		slope = fmin(fmax(s->common_cov / s->common_var, 0), SLOPE_MAX);
+		slope = Lesser(Greater(s->common_cov / s->common_var, 0), SLOPE_MAX);
 	c = r - slope * common;
 	*expected_shift = slope * common;
 	*band_low = *band_high = 0;
@@ -605,8 +621,8 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 
 			scale *= 1.0 + w * w;
 		}
-		hi = fmax(s->relative_high, TAIL_MIN * scale);
-		lo = fmin(s->relative_low, -TAIL_MIN * scale);
+		hi = Greater(s->relative_high, TAIL_MIN * scale);
+		lo = Lesser(s->relative_low, -TAIL_MIN * scale);
 		d = Deviation(c, hi, lo, scale);
 		ratio = (c < 0 ? p->down_weight : 1) * d / (1 + RELATIVE_Z);
 		outlier = d > 1 + p->outlier_z;
@@ -614,12 +630,12 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 		*band_high = hi + RELATIVE_Z * scale;
 		if (s->relative_n >= DRIFT_MIN_EVENTS)
 		{
-			double		sum = fmax(0, s->relative_sum + fmin(c / raw_scale, DRIFT_CLIP) - DRIFT_SLACK);
+			double		sum = Greater(0, s->relative_sum + Lesser(c / raw_scale, DRIFT_CLIP) - DRIFT_SLACK);
 
 			/* a drift is flagged once, then summed afresh */
 			if (sum > DRIFT_ALARM)
 			{
-				ratio = fmax(ratio, sum / DRIFT_ALARM);
+				ratio = Greater(ratio, sum / DRIFT_ALARM);
 				sum = 0;
 			}
 			s->relative_sum = (float) sum;
@@ -628,8 +644,8 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 
 	if (s->relative_n < UINT32_MAX)
 		s->relative_n++;
-	rate = fmax(p->scale_rate, 1.0 / s->relative_n);
-	s->relative_scale += (float) (rate * (fmin(fabs(c), OUTLIER_CLIP * raw_scale) - s->relative_scale));
+	rate = Greater(p->scale_rate, 1.0 / s->relative_n);
+	s->relative_scale += (float) (rate * (Lesser(fabs(c), OUTLIER_CLIP * raw_scale) - s->relative_scale));
 	if (!outlier)
 	{
 		double		leak = TAIL_LEAK * raw_scale;
@@ -641,10 +657,10 @@ RelativeStep(AnomalyState *s, const AnomalyParams *p, double r, double common, d
 		 */
 		if (s->relative_n > SLOPE_MIN_EVENTS)
 		{
-			s->relative_high = (float) (c > s->relative_high ? c : fmax(0, s->relative_high - leak));
-			s->relative_low = (float) (c < s->relative_low ? c : fmin(0, s->relative_low + leak));
+			s->relative_high = (float) (c > s->relative_high ? c : Greater(0, s->relative_high - leak));
+			s->relative_low = (float) (c < s->relative_low ? c : Lesser(0, s->relative_low + leak));
 		}
-		rate = fmax(SLOPE_RATE, 1.0 / s->relative_n);
+		rate = Greater(SLOPE_RATE, 1.0 / s->relative_n);
 		s->common_var += (float) (rate * (common * common - s->common_var));
 		s->common_cov += (float) (rate * (common * r - s->common_cov));
 	}
