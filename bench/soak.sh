@@ -74,6 +74,7 @@ done
 
 # the curves: private memory of both workers, and the consumer lag
 awk -F, -v minutes="$minutes" '
+BEGIN { n = 0 }
 NR == 1 { next }
 { t[n] = $1 / 60; a[n] = $2 / 1024; s[n] = $3 / 1024; l[n] = $4; n++
   if (a[n-1] > mmax) mmax = a[n-1]; if (s[n-1] > mmax) mmax = s[n-1]; if (l[n-1] > lmax) lmax = l[n-1] }
