@@ -10,7 +10,9 @@
 # (default 3), one ingest worker ingests all of it with
 # ipflow.anomaly_detection off and then on, each from a fresh consumer
 # group into empty tables: the ratio of the two rates, within a round, is
-# the number that survives a noisy machine.  Last, the alerts of the final
+# the number that survives a noisy machine; so is the ratio of the worker's
+# CPU time per event (what detection costs when the worker, not the test
+# broker, is the bottleneck).  Last, the alerts of the final
 # run are scored with ipflow.evaluate_anomalies against the ground truth of
 # the first 200 IPs (exactly the 200-IP workload: each IP's traffic and
 # detector are its own).  Runs its own harness on the ports of the
@@ -39,7 +41,15 @@ echo "== sending $ips generated IPs x 672 hours to bench_log"
 events=$(sql -c "SELECT ipflow.send($ips, '$start', 672, 1)")
 echo "$events events"
 
+# the ingest worker's CPU seconds so far (user + system)
+worker_cpu() {
+    local pid
+    pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
+    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"
+}
+
 rates=()
+cpus=()
 for round in $(seq 1 "$rounds"); do
     for mode in off on; do
         sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.anomalies" >/dev/null
@@ -48,17 +58,22 @@ for round in $(seq 1 "$rounds"); do
         settings ingest_workers=1
         while [ "$(inserted)" = 0 ]; do sleep 0.05; done
         t_first=$(now)
+        cpu0=$(worker_cpu)
         first_rows=$(inserted)
         while [ "$(inserted)" -lt "$events" ]; do sleep 0.1; done
         t1=$(now)
+        cpu1=$(worker_cpu)
         settings ingest_workers=0
         rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)
+        cpu=$(echo "($cpu1 - $cpu0) * 1000000 / ($events - $first_rows)" | bc -l)
         rates+=("$rate")
-        printf 'round %d, detection %-3s: %.0f events/s, %d alerts\n' "$round" "$mode" "$rate" \
-            "$(sql -c "SELECT count(*) FROM ipflow.anomalies")"
+        cpus+=("$cpu")
+        printf 'round %d, detection %-3s: %.0f events/s, worker CPU %.1f us/event, %d alerts\n' "$round" "$mode" \
+            "$rate" "$cpu" "$(sql -c "SELECT count(*) FROM ipflow.anomalies")"
         sleep 2
     done
-    printf 'round %d: on / off = %.3f\n' "$round" "$(echo "${rates[-1]} / ${rates[-2]}" | bc -l)"
+    printf 'round %d: on / off = %.3f (events/s), %.3f (events per CPU second)\n' "$round" \
+        "$(echo "${rates[-1]} / ${rates[-2]}" | bc -l)" "$(echo "${cpus[-2]} / ${cpus[-1]}" | bc -l)"
 done
 
 echo "== F1 of the last run's alerts, first 200 IPs (ipflow.evaluate_anomalies)"
