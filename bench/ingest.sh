@@ -38,6 +38,16 @@ set_workers() {
 wait_inserted() {	# wait until the workers' inserted counter reaches $1
     while [ "$(inserted)" -lt "$1" ]; do sleep 0.2; done
 }
+# CPU seconds (user + system) used so far by the ingest workers, and by the
+# test broker's process: who is busy, and who waits
+cpu_of() {	# cpu_of PID...
+    local hz=$(getconf CLK_TCK) pid total=0
+    for pid in "$@"; do
+        total=$(echo "$total + $(awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$pid/stat")" | bc -l)
+    done
+    echo "$total"
+}
+worker_pids() { sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL"; }
 
 # the Redis mirror is measured by bench/mirror.sh; here ingestion alone
 sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.ingest_workers = 0" \
@@ -64,13 +74,24 @@ for workers in 1 2; do
     while [ "$(inserted)" = 0 ]; do sleep 0.05; done
     t_first=$(now)
     first_rows=$(inserted)
+    pids=$(worker_pids)
+    # shellcheck disable=SC2086
+    worker_cpu0=$(cpu_of $pids)
+    broker_cpu0=$(cpu_of "$(cat "$IPFLOW_HARNESS_DIR/kafka.pid")")
     wait_inserted "$events"
     t1=$(now)
+    # shellcheck disable=SC2086
+    worker_cpu=$(echo "$(cpu_of $pids) - $worker_cpu0" | bc -l)
+    broker_cpu=$(echo "$(cpu_of "$(cat "$IPFLOW_HARNESS_DIR/kafka.pid")") - $broker_cpu0" | bc -l)
     set_workers 0
     rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)
     results+=("$workers:$rate")
     printf 'ingest, %d worker(s): %.0f events/s steady (%.2f s from the first stored row; %.2f s with joining the group)\n' \
         "$workers" "$rate" "$(echo "$t1 - $t_first" | bc -l)" "$(echo "$t1 - $t0" | bc -l)"
+    printf '  CPU meanwhile: workers %.0f %% of one core (%.1f us per event), test broker %.0f %%\n' \
+        "$(echo "100 * $worker_cpu / ($t1 - $t_first)" | bc -l)" \
+        "$(echo "1000000 * $worker_cpu / ($events - $first_rows)" | bc -l)" \
+        "$(echo "100 * $broker_cpu / ($t1 - $t_first)" | bc -l)"
     sleep 2
 done
 

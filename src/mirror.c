@@ -46,6 +46,12 @@
 #define MIRROR_RETRY_MAX_MS 30000
 /* IPs remembered as having their series; beyond, forgotten (made again) */
 #define MIRROR_MAX_KNOWN_IPS 262144
+/*
+ * ... and at least this often, so that series whose labels or index
+ * entries Redis lost (FLUSHALL, eviction) are declared again: until then
+ * their samples are written but dump does not find them.
+ */
+#define MIRROR_REDECLARE_MS (5 * 60 * 1000)
 /* catch-up: windows of stored time, aiming at this many events each */
 #define MIRROR_CATCHUP_EVENTS 20000
 #define MIRROR_CATCHUP_FIRST_WINDOW_US (60 * USECS_PER_SEC)
@@ -92,6 +98,7 @@ typedef struct MirrorState
 	TimestampTz retry_at;
 	long		retry_ms;
 	HTAB	   *series;			/* IPs whose series exist on this connection */
+	TimestampTz series_since;	/* when series was last emptied */
 	MirrorJob  *first;
 	MirrorJob  *last;
 	MirrorPartition *partitions;	/* indexed by partition number */
@@ -153,6 +160,7 @@ MirrorForgetSeries(void)
 	ctl.entrysize = sizeof(IpAddr);
 	ctl.hcxt = mirror.context;
 	mirror.series = hash_create("ipflow mirror series", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	mirror.series_since = GetCurrentTimestamp();
 }
 
 static void
@@ -464,7 +472,8 @@ MirrorAppendEvents(Event **events, int n, int64 *samples)
 				f;
 
 	/* a flood of new IPs must not grow the worker: forget, make again */
-	if (hash_get_num_entries(mirror.series) >= MIRROR_MAX_KNOWN_IPS)
+	if (hash_get_num_entries(mirror.series) >= MIRROR_MAX_KNOWN_IPS ||
+		TimestampDifferenceExceeds(mirror.series_since, GetCurrentTimestamp(), MIRROR_REDECLARE_MS))
 		MirrorForgetSeries();
 
 	/* one command per IP and feature: group the events by IP */

@@ -78,9 +78,10 @@ check_all() {
                     CROSS JOIN LATERAL ipflow.redis_series(i.src_ip, f.feature) AS r" "i.src_ip, f.feature, r.ts, r.value")")" 0 \
         "$what: Redis holds exactly the samples of the events"
 
-    sql -c "SET ipflow.dump_lag = 0" -c "SELECT ipflow.dump()" >/dev/null 2>&1
+    local dumped
+    dumped=$(sql -c "SET ipflow.dump_lag = 0" -c "SELECT ipflow.dump()" 2>&1) || true
     is "$(sql -c "$(unpivot_diff "ipflow.history h" "h.src_ip, h.feature, h.ds, h.value")")" 0 \
-        "$what: dump moved every sample into history, once"
+        "$what: dump moved every sample into history, once (dump said: $dumped)"
 
     kcat -C -b "$IPFLOW_KAFKA_BOOTSTRAP" -t SparkStreamingTopic -o beginning -e -q -f '%k\t%p\t%s\n' \
         >"$work/aggregates" 2>/dev/null || true

