@@ -54,6 +54,11 @@
 #define MIRROR_REDECLARE_MS (5 * 60 * 1000)
 /* catch-up: windows of stored time, aiming at this many events each */
 #define MIRROR_CATCHUP_EVENTS 20000
+/*
+ * ... and at most a quarter of ipflow.mirror_max_buffer of commands, at the
+ * bytes per event seen (this to start: an event of an IP new to Redis)
+ */
+#define MIRROR_FIRST_BYTES_PER_EVENT 4096.0
 #define MIRROR_CATCHUP_FIRST_WINDOW_US (60 * USECS_PER_SEC)
 #define MIRROR_MAX_PARTITIONS 4096
 
@@ -105,6 +110,7 @@ typedef struct MirrorState
 	int64		behind;			/* events stored while Redis was away */
 	int64		in_flight;		/* events sent, not yet answered */
 	int64		mirrored;		/* samples Redis acknowledged */
+	double		bytes_per_event;	/* of commands, in the last catch-up window */
 	MemoryContext context;
 	/* the settings it was started with */
 	char	   *url;
@@ -751,6 +757,7 @@ MirrorCatchUpWindow(int p)
 	int64		samples = 0;
 	int			replies;
 	MirrorJob  *job;
+	size_t		before;
 	uint64		i;
 	int			f;
 
@@ -777,6 +784,37 @@ MirrorCatchUpWindow(int p)
 	until = mp->cursor + mp->window_us;
 	if (until >= mp->target || mp->cursor >= mp->target)
 		until = mp->target;
+
+	/*
+	 * Few enough events that their commands fit the buffer: the window ends
+	 * at the batch (one ingested_at) where the limit falls, or after the
+	 * first batch if that alone is larger.
+	 */
+	{
+		Oid			end_types[4] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+		Datum		end_args[4];
+		double		per_event = mirror.bytes_per_event > 0 ? mirror.bytes_per_event : MIRROR_FIRST_BYTES_PER_EVENT;
+		int64		most = (int64) Max(100.0, Min(MIRROR_CATCHUP_EVENTS,
+												 IpflowMirrorMaxBufferKb * 1024.0 / 4 / per_event));
+
+		end_args[0] = Int32GetDatum(p);
+		end_args[1] = TimestampTzGetDatum(mp->cursor);
+		end_args[2] = TimestampTzGetDatum(until);
+		end_args[3] = Int64GetDatum(most);
+		if (SPI_execute_with_args("SELECT ingested_at FROM ipflow.events"
+								  " WHERE kafka_partition = $1 AND ingested_at >= $2 AND ingested_at < $3"
+								  " ORDER BY ingested_at OFFSET $4 LIMIT 1",
+								  4, end_types, end_args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read ipflow.events");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			TimestampTz end = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+																SPI_tuptable->tupdesc, 1, &isnull));
+
+			until = end > mp->cursor ? end : end + 1;
+		}
+	}
 
 	args[0] = Int32GetDatum(p);
 	args[1] = TimestampTzGetDatum(mp->cursor);
@@ -812,8 +850,11 @@ MirrorCatchUpWindow(int p)
 		}
 		sorted[i] = ev;
 	}
+	before = mirror.redis->obuf ? sdslen(mirror.redis->obuf) : 0;
 	replies = MirrorAppendEvents(sorted, (int) SPI_processed, &samples);
 	replies += MirrorAppendProgress(&p, 1, until);
+	if (SPI_processed > 0 && mirror.redis->obuf)
+		mirror.bytes_per_event = (double) (sdslen(mirror.redis->obuf) - before) / SPI_processed;
 	job = MirrorQueueJob(replies, (int64) SPI_processed, samples);
 	job->catchup_partition = p;
 	job->catchup_until = until;
