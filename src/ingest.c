@@ -138,6 +138,7 @@ typedef struct IngestWorker
 	int			pending_count;
 	int64		pending_messages;
 	int64		backlog;		/* messages behind the partitions' ends, last seen */
+	double		message_bytes;	/* mean message size of the last batch, 0: none yet */
 	/* where a partition was found at its end, while nothing came since */
 	int64		eof_offset[INGEST_TRACKED_PARTITIONS];
 	/* offsets of batches complete but not yet committed, or NULL */
@@ -525,18 +526,21 @@ IngestDrainPipe(void)
 
 /*
  * How many messages to take next: what fits in ipflow.batch_size and, at
- * the sizes seen so far, in ipflow.batch_max_bytes.  The first is taken
- * alone to learn a size, so large messages never arrive many at once.
+ * the mean size of this batch so far (or of the last one), in
+ * ipflow.batch_max_bytes.  A worker's very first message is taken alone to
+ * learn a size; a sudden change of size overshoots by at most what
+ * librdkafka has prefetched.
  */
 static int
 IngestWant(int have, int64 bytes, int64 max_bytes)
 {
-	int64		fit;
+	double		per_message = have > 0 ? (double) bytes / have : worker.message_bytes;
+	double		fit;
 
-	if (have == 0)
+	if (per_message <= 0)
 		return 1;
-	fit = (max_bytes - bytes) / Max(bytes / have, 1);
-	return (int) Max(1, Min(fit, IpflowBatchSize - have));
+	fit = (max_bytes - bytes) / Max(per_message, 1.0);
+	return (int) Max(1.0, Min(fit, (double) (IpflowBatchSize - have)));
 }
 
 /*
@@ -601,6 +605,8 @@ IngestCollect(void)
 			first_at = GetCurrentTimestamp();
 		have += got;
 		worker.msgs_held = have;
+		if (have > 0)
+			worker.message_bytes = (double) bytes / have;
 		if (have >= IpflowBatchSize || bytes >= max_bytes)
 			return have;
 		if (have > 0)
