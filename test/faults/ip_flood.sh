@@ -41,11 +41,7 @@ ok_wait "SELECT string_agg(mirror || ' ' || mirror_lag, ',') FROM ipflow.stats W
 # srcIP index set, per feature one dataType index set
 is "$(redis_cli dbsize)" "$(( 100000 * 9 * 2 + 100000 + 9 + 1 ))" \
     "Redis holds every IP's nine series, labels and index entries"
-kill "$sampler_pid"; sampler_pid=
 # the bound: a batch of up to 10,000 new IPs with their detector states
 # read and written (about 12 kB each), the mirror's buffer (64 MB) and a
 # catch-up window (a quarter of it), librdkafka's prefetch (16 MB)
-first=$(head -1 "$work/memory")
-peak=$(sort -n "$work/memory" | tail -1)
-ok "$([ "$peak" -gt 0 ] && [ "$peak" -lt 400000 ]; echo $?)" \
-    "the worker's private memory stays under 400 MB (first sample $((first / 1024)) MB, peak $((peak / 1024)) MB)"
+memory_under 400

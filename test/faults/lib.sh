@@ -123,8 +123,19 @@ worker_anon_kb() {
     awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0
 }
 
-# Samples worker_anon_kb every second into FILE until stopped (kill $sampler_pid).
+# Samples worker_anon_kb every second into FILE until memory_under stops it.
 sample_memory() {	# sample_memory FILE
-    while :; do worker_anon_kb >>"$1"; sleep 1; done &
+    memory_file=$1
+    while :; do worker_anon_kb >>"$memory_file"; sleep 1; done &
     sampler_pid=$!
+}
+
+# Stops the sampling and checks its peak, as a TAP line.
+memory_under() {	# memory_under MB
+    local first peak
+    kill "$sampler_pid"; sampler_pid=
+    first=$(head -1 "$memory_file")
+    peak=$(sort -n "$memory_file" | tail -1)
+    ok "$([ "$peak" -gt 0 ] && [ "$peak" -lt $(($1 * 1000)) ]; echo $?)" \
+        "the worker's private memory stays under $1 MB (first sample $((first / 1024)) MB, peak $((peak / 1024)) MB)"
 }

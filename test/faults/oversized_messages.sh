@@ -46,10 +46,7 @@ is "$(sql -c "SELECT count(*) FROM ipflow.rejects WHERE length(payload) = 65536
     "each keeps the first 64 kB of its payload"
 is "$(sql -c "SELECT string_agg(DISTINCT substring(reason FROM '^message of ([0-9]+)'), ',')
                FROM ipflow.rejects")" "1048577,1500000,3000000" "the three sizes are named"
-kill "$sampler_pid"; sampler_pid=
-peak=$(sort -n "$work/memory" | tail -1)
-ok "$([ "$peak" -gt 0 ] && [ "$peak" -lt 200000 ]; echo $?)" \
-    "the worker's private memory stays under 200 MB (peak $((peak / 1024)) MB)"
+memory_under 200
 check_all "oversized_messages"
 
 # a lowered limit applies after a reload

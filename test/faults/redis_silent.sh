@@ -40,9 +40,6 @@ ok "$([ "$after" -gt $((before + 5000)) ]; echo $?)" \
     "ingestion goes on while Redis is silent ($before, then $after events 5 s later)"
 kill -CONT "$redis_pid"
 stream_wait
-kill "$sampler_pid"; sampler_pid=
-peak=$(sort -n "$work/memory" | tail -1)
-ok "$([ "$peak" -gt 0 ] && [ "$peak" -lt 150000 ]; echo $?)" \
-    "the worker's private memory stays under 150 MB (peak $((peak / 1024)) MB)"
+memory_under 150
 check_all "redis_silent"
 sql -c "ALTER SYSTEM RESET ipflow.redis_timeout" -c "SELECT pg_reload_conf()" >/dev/null
