@@ -5,8 +5,9 @@
 # ipflow.rejects with its size in the reason and only its first 64 kB kept;
 # the worker's memory stays bounded; batches stay within their byte bound;
 # every event of the stream is stored exactly (see lib.sh).  The test
-# broker keeps only 5 MiB per partition (dropping the oldest), so the large
-# messages go one at a time.
+# broker keeps only 5 MiB per partition (dropping the oldest, compressed
+# bytes), so the large messages go zstd-compressed: 11 MB of them on one
+# partition would otherwise push out what a slow worker had not read yet.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -25,7 +26,8 @@ head = '{\"src_ip\": \"%s\", \"timestamp\": \"2022-01-05 %02d:00:00\", \"unq_dst
 sys.stdout.write(head + 'x' * (size - len(head) - 2) + '\"}')" "$@"
 }
 produce_file() {	# produce_file KEY FILE: one message per line
-    kcat -P -b "$IPFLOW_KAFKA_BOOTSTRAP" -t LogTopic -k "$1" -X message.max.bytes=10000000 <"$2"
+    kcat -P -b "$IPFLOW_KAFKA_BOOTSTRAP" -t LogTopic -k "$1" -X message.max.bytes=10000000 \
+         -X compression.codec=zstd <"$2"
 }
 
 sample_memory "$work/memory"
