@@ -8,15 +8,19 @@
 #    switched on and timed until every event is in ipflow.events.  In the same
 #    run, COPY loads the same rows into an identical table: the ratio to COPY
 #    is the number that survives a noisy machine.
-# 2. Latency: after a 2 s warm-up stream, LATENCY_EVENTS (default 300000;
-#    0 skips) events produced at a steady 10000 events/s; produce ->
+# 2. Latency: LATENCY_EVENTS (default 300000; 0 skips) events produced at a
+#    steady 10000 events/s, after 5 s of the same stream that warm the
+#    producer and the worker up (LATENCY_LINGER: the producer's linger.ms,
+#    default 5); produce ->
 #    row latency (send time to the row's ingested_at) p50/p99, beside the
 #    producer's own send -> broker acknowledgement time.
 # 3. Memory: the ingest worker's private memory sampled every 10 s while
 #    RSS_EVENTS (default 0: skipped) more events stream through at
 #    RSS_RATE events/s (default 20000: what one worker sustains here while
 #    the producer and the test broker share the two cores).
-# EVENTS = 0 skips 1.  Runs its own harness on its own ports, and stops
+# EVENTS = 0 skips 1.  BENCH_SQL, when set, runs after CREATE EXTENSION (to
+# try a setting: "ALTER TABLE ...; ALTER SYSTEM ...; SELECT pg_reload_conf();").
+# Runs its own harness on its own ports, and stops
 # it at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +58,7 @@ sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ip
     -c "ALTER SYSTEM SET ipflow.redis_url = ''" -c "SELECT pg_reload_conf()" >/dev/null
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
+[ -z "${BENCH_SQL:-}" ] || echo "$BENCH_SQL" | sql
 
 if [ "$events" -gt 0 ]; then
 echo "== preloading $events events into the broker"
@@ -62,16 +67,20 @@ test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_lo
 t1=$(now)
 printf 'produce: %.0f events/s\n' "$(echo "$events / ($t1 - $t0)" | bc -l)"
 
+# workers holding partitions of the benchmark topic
+assigned() { sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'bench_log[_%]'"; }
 results=()
 for workers in 1 2; do
-    sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
+    sql -c "TRUNCATE ipflow.events, ipflow.ips" -c "CHECKPOINT" >/dev/null
     # a fresh consumer group re-reads the topic from the start
     sql -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_$workers'" -c "SELECT pg_reload_conf()" >/dev/null
     sleep 1
     t0=$(now)
     set_workers "$workers"
-    # steady state starts with the first stored row (joining the group takes seconds)
-    while [ "$(inserted)" = 0 ]; do sleep 0.05; done
+    # steady state starts once every worker holds partitions: joining the
+    # group takes seconds, and the test broker waits up to 9 s for more
+    # members before it hands partitions to a second one
+    while [ "$(assigned)" != "$workers" ]; do sleep 0.05; done
     t_first=$(now)
     first_rows=$(inserted)
     pids=$(worker_pids)
@@ -86,8 +95,8 @@ for workers in 1 2; do
     set_workers 0
     rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)
     results+=("$workers:$rate")
-    printf 'ingest, %d worker(s): %.0f events/s steady (%.2f s from the first stored row; %.2f s with joining the group)\n' \
-        "$workers" "$rate" "$(echo "$t1 - $t_first" | bc -l)" "$(echo "$t1 - $t0" | bc -l)"
+    printf 'ingest, %d worker(s): %.0f events/s steady (%d events in %.2f s once all held partitions; %.2f s in all)\n' \
+        "$workers" "$rate" "$((events - first_rows))" "$(echo "$t1 - $t_first" | bc -l)" "$(echo "$t1 - $t0" | bc -l)"
     printf '  CPU meanwhile: workers %.0f %% of one core (%.1f us per event), test broker %.0f %%\n' \
         "$(echo "100 * $worker_cpu / ($t1 - $t_first)" | bc -l)" \
         "$(echo "1000000 * $worker_cpu / ($events - $first_rows)" | bc -l)" \
@@ -97,7 +106,8 @@ done
 
 echo "== COPY of the same rows into an identical table"
 sql -c "COPY ipflow.events TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
-sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" >/dev/null
+# no vacuum or checkpoint of the workers' rows competes with it
+sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" -c "VACUUM ipflow.events" -c "CHECKPOINT" >/dev/null
 copy_s=$(sql -c "\\timing on" -c "COPY bench_copy FROM '$IPFLOW_HARNESS_DIR/events.copy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
 copy_rate=$(echo "$events / ($copy_s / 1000)" | bc -l)
 printf 'COPY: %.0f rows/s\n' "$copy_rate"
@@ -117,14 +127,13 @@ set_workers 1
 until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'LogTopic[_%]'")" = 1 ]; do
     sleep 0.5
 done
-# warm-up: the test broker takes about a second to deliver the first messages
-# of a topic (the producer's own acknowledgements show it), so 2 s of the
-# stream go first and are not measured
-test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 1000 --count 20000 --rate 10000
-wait_inserted 20000
-test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 1000 --count "$latency_events" \
-    --rate 10000 --first-hour 1000 --report "$out/latency.report"
-wait_inserted "$((latency_events + 20000))"
+# one producer: its first 5 s (50000 events) warm its connections and the
+# worker up and are not measured; linger.ms 5 is librdkafka's default
+warmup=50000
+test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 1000 --warmup "$warmup" \
+    --count "$latency_events" --rate 10000 --linger "${LATENCY_LINGER:-5}" --first-hour 1000 \
+    --report "$out/latency.report"
+wait_inserted "$((latency_events + warmup))"
 sql <<SQL | tee "$out/latency.txt"
 CREATE TEMP TABLE delivered (kafka_partition int, kafka_offset bigint, produced_us bigint, acked_us bigint);
 \copy delivered FROM '$out/latency.report'

@@ -7,16 +7,17 @@
  *       prints "key<TAB>partition" as the broker acknowledged it.
  *
  *   kafkatool stream --bootstrap B --topic T --ips N --count N [--rate R]
- *                    [--ip-offset K] [--linger MS]
+ *                    [--ip-offset K] [--linger MS] [--warmup W]
  *                    [--first-hour H] [--report FILE]
  *       Produces COUNT synthetic events for N source IPs (10.x.y.z, the
  *       K+1st to K+Nth such address), hour
  *       after hour from 2022-01-01 + H hours, keyed by IP (murmur2), zstd
  *       compressed, at R events/s (0: as fast as possible), batched by the
- *       producer for MS ms (default 1 with a rate, else 20: the test broker
- *       serves one batch per partition per fetch).  With --report,
- *       writes "partition offset produced_at_us delivered_at_us" per delivered
- *       message.
+ *       producer for MS ms (default 5, librdkafka's own, with a rate, else
+ *       20: the test broker serves one batch per partition per fetch).
+ *       With --report, writes "partition offset produced_at_us
+ *       delivered_at_us" per delivered message, except for the first W
+ *       (default 0), which warm the producer's connections up.
  */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -151,6 +152,21 @@ cmd_partitions(const char *bootstrap, const char *topic)
 	return failed ? 1 : 0;
 }
 
+/* What cmd_stream produces, from the command line. */
+typedef struct StreamOptions
+{
+	const char *bootstrap;
+	const char *topic;
+	long		ips;
+	long		ip_offset;
+	long		count;
+	long		warmup;
+	double		rate;
+	const char *linger_ms;
+	long		first_hour;
+	const char *report;
+} StreamOptions;
+
 static FILE *stream_report = NULL;
 static long stream_failed = 0;
 
@@ -168,7 +184,7 @@ on_stream_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
 	if (msg->err)
 		stream_failed++;
-	else if (stream_report)
+	else if (stream_report && msg->_private)	/* not a warm-up message */
 		fprintf(stream_report, "%d\t%lld\t%lld\t%lld\n", msg->partition, (long long) msg->offset,
 				(long long) (intptr_t) msg->_private, (long long) now_us());
 }
@@ -206,38 +222,39 @@ wait_for_metadata(rd_kafka_t *rk, const char *topic)
 }
 
 static int
-cmd_stream(const char *bootstrap, const char *topic, long ips, long ip_offset, long count,
-		   double rate, const char *linger_ms, long first_hour, const char *report)
+cmd_stream(const StreamOptions *o)
 {
-	rd_kafka_t *rk = producer_new(bootstrap, linger_ms ? linger_ms : rate > 0 ? "1" : "20",
+	rd_kafka_t *rk = producer_new(o->bootstrap, o->linger_ms ? o->linger_ms : o->rate > 0 ? "5" : "20",
 								  "zstd", on_stream_delivery);
 	int64_t		start;
 	long		i;
 
-	if (report && (stream_report = fopen(report, "w")) == NULL)
+	if (o->report && (stream_report = fopen(o->report, "w")) == NULL)
 	{
 		perror("kafkatool: --report");
 		return 1;
 	}
 
 	/* know the partitions' leaders before the clock starts */
-	wait_for_metadata(rk, topic);
+	wait_for_metadata(rk, o->topic);
 	start = now_us();
-	for (i = 0; i < count; i++)
+	for (i = 0; i < o->warmup + o->count; i++)
 	{
 		char		payload[512];
 		char		key[32];
 		int			len = format_event(payload, sizeof(payload), key, sizeof(key),
-									   ip_offset + 1 + i % ips, first_hour + i / ips);
+									   o->ip_offset + 1 + i % o->ips, o->first_hour + i / o->ips);
+		int64_t		produced_at;
 
-		if (rate > 0)
+		if (o->rate > 0)
 		{
-			int64_t		due = start + (int64_t) (i * 1e6 / rate);
+			int64_t		due = start + (int64_t) (i * 1e6 / o->rate);
 
 			while (now_us() < due)
 				rd_kafka_poll(rk, 1);
 		}
-		if (produce_one(rk, topic, key, payload, (size_t) len, (void *) (intptr_t) now_us()) != 0)
+		produced_at = i < o->warmup ? 0 : now_us();
+		if (produce_one(rk, o->topic, key, payload, (size_t) len, (void *) (intptr_t) produced_at) != 0)
 			return 1;
 	}
 	rd_kafka_flush(rk, 60000);
@@ -252,15 +269,7 @@ cmd_stream(const char *bootstrap, const char *topic, long ips, long ip_offset, l
 int
 main(int argc, char **argv)
 {
-	const char *bootstrap = NULL;
-	const char *topic = NULL;
-	const char *report = NULL;
-	const char *linger_ms = NULL;
-	long		ips = 100,
-				count = 0,
-				first_hour = 0,
-				ip_offset = 0;
-	double		rate = 0;
+	StreamOptions o = {.ips = 100};
 	int			i;
 
 	if (argc < 2)
@@ -268,34 +277,37 @@ main(int argc, char **argv)
 	for (i = 2; i + 1 < argc; i += 2)
 	{
 		if (strcmp(argv[i], "--bootstrap") == 0)
-			bootstrap = argv[i + 1];
+			o.bootstrap = argv[i + 1];
 		else if (strcmp(argv[i], "--topic") == 0)
-			topic = argv[i + 1];
+			o.topic = argv[i + 1];
 		else if (strcmp(argv[i], "--ips") == 0)
-			ips = atol(argv[i + 1]);
+			o.ips = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--ip-offset") == 0)
-			ip_offset = atol(argv[i + 1]);
+			o.ip_offset = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--count") == 0)
-			count = atol(argv[i + 1]);
+			o.count = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--warmup") == 0)
+			o.warmup = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--rate") == 0)
-			rate = atof(argv[i + 1]);
+			o.rate = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--first-hour") == 0)
-			first_hour = atol(argv[i + 1]);
+			o.first_hour = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--linger") == 0)
-			linger_ms = argv[i + 1];
+			o.linger_ms = argv[i + 1];
 		else if (strcmp(argv[i], "--report") == 0)
-			report = argv[i + 1];
+			o.report = argv[i + 1];
 		else
 			goto usage;
 	}
-	if (strcmp(argv[1], "partitions") == 0 && bootstrap && topic)
-		return cmd_partitions(bootstrap, topic);
-	if (strcmp(argv[1], "stream") == 0 && bootstrap && topic && ips > 0 && count > 0)
-		return cmd_stream(bootstrap, topic, ips, ip_offset, count, rate, linger_ms, first_hour, report);
+	if (strcmp(argv[1], "partitions") == 0 && o.bootstrap && o.topic)
+		return cmd_partitions(o.bootstrap, o.topic);
+	if (strcmp(argv[1], "stream") == 0 && o.bootstrap && o.topic && o.ips > 0 && o.count > 0 &&
+		o.warmup >= 0)
+		return cmd_stream(&o);
 usage:
 	fprintf(stderr, "usage: kafkatool partitions --bootstrap HOST:PORT --topic TOPIC < keys\n"
 			"       kafkatool stream --bootstrap HOST:PORT --topic TOPIC --ips N --count N\n"
 			"                        [--rate EVENTS_PER_S] [--first-hour H] [--ip-offset K] [--linger MS]\n"
-			"                        [--report FILE]\n");
+			"                        [--warmup W] [--report FILE]\n");
 	return 2;
 }
