@@ -164,8 +164,10 @@ if [ "$rss_events" -gt 0 ]; then
     while [ "$(sql -c "SELECT coalesce(sum(lag), 1) FROM ipflow.stats WHERE kind = 'ingest'")" != 0 ]; do sleep 1; done
     sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
     pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
+    # batches of 50 ms: the test broker returns one producer batch per
+    # partition per fetch, and smaller ones starve a consumer of 16 partitions
     test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_log --ips 1000 \
-        --count "$rss_events" --rate "$rss_rate" --first-hour 2000000 &
+        --count "$rss_events" --rate "$rss_rate" --linger 50 --first-hour 2000000 &
     producer=$!
     : >"$out/rss.txt"
     # private memory (RssAnon): RSS would also count the shared buffers it touched
