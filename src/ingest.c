@@ -142,7 +142,8 @@ typedef struct IngestWorker
 	int			pending_count;
 	int64		pending_messages;
 	int64		backlog;		/* messages behind the partitions' ends, last seen */
-	double		message_bytes;	/* mean message size of the last batch, 0: none yet */
+	double		message_bytes;	/* mean message size of the batch being collected,
+								 * or of the last one; 0: none yet */
 	/* where a partition was found at its end, while nothing came since */
 	int64		eof_offset[INGEST_TRACKED_PARTITIONS];
 	/* offsets of batches complete but not yet committed, or NULL */
@@ -530,20 +531,18 @@ IngestDrainPipe(void)
 
 /*
  * How many messages to take next: what fits in ipflow.batch_size and, at
- * the mean size of this batch so far (or of the last one), in
- * ipflow.batch_max_bytes.  A worker's very first message is taken alone to
- * learn a size; a sudden change of size overshoots by at most what
- * librdkafka has prefetched.
+ * the mean message size (worker.message_bytes), in ipflow.batch_max_bytes.
+ * A worker's very first message is taken alone to learn a size; a sudden
+ * change of size overshoots by at most what librdkafka has prefetched.
  */
 static int
 IngestWant(int have, int64 bytes, int64 max_bytes)
 {
-	double		per_message = have > 0 ? (double) bytes / have : worker.message_bytes;
 	double		fit;
 
-	if (per_message <= 0)
+	if (worker.message_bytes <= 0)
 		return 1;
-	fit = (max_bytes - bytes) / Max(per_message, 1.0);
+	fit = (max_bytes - bytes) / Max(worker.message_bytes, 1.0);
 	return (int) Max(1.0, Min(fit, (double) (IpflowBatchSize - have)));
 }
 
@@ -1370,7 +1369,6 @@ IngestCreateEmbeddedTopics(void)
 	CommitTransactionCommand();
 }
 
-/* Consumes until the settings change or the extension goes away. */
 /*
  * Gives the memory freed since the last call back to the kernel.  glibc
  * keeps freed memory in the arena of the thread that had it: while the
@@ -1386,6 +1384,7 @@ IngestReturnFreeMemory(void)
 #endif
 }
 
+/* Consumes until the settings change or the extension goes away. */
 static void
 IngestConsume(void)
 {

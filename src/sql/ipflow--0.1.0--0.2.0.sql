@@ -756,9 +756,9 @@ EXCEPTION WHEN feature_not_supported OR syntax_error THEN
 END $$;
 -- The row (4.7 kB with the states, 2.2 kB once lz4 has compressed them)
 -- stays whole in its page: the default toast_tuple_target (2 kB) moved the
--- states out to the TOAST table at every update (a third of an ingest
--- worker's CPU at 10,000 events/s, and a cold read back), after a futile
--- pglz pass over the arrays.  One such row per half page (fillfactor 50)
+-- states out to the TOAST table at every update, after a futile pglz pass
+-- over the arrays, and read them back from there at the next batch: a third
+-- of an ingest worker's CPU at 10,000 events/s.  One such row per half page (fillfactor 50)
 -- leaves the room that keeps its updates HOT.
 ALTER TABLE @extschema@.ips SET (toast_tuple_target = 4096);
 COMMENT ON COLUMN @extschema@.ips.detector IS 'State of the streaming anomaly detector, one per feature (internal format)';
