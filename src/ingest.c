@@ -681,9 +681,28 @@ typedef struct EventKey
 	int64		ts_us;
 } EventKey;
 
+/* qsort_arg order of event indexes: by IP, then time, as in the primary key. */
+static int
+CompareEventKeys(const void *a, const void *b, void *arg)
+{
+	const Event *events = arg;
+	const Event *x = &events[*(const int *) a];
+	const Event *y = &events[*(const int *) b];
+	int			c;
+
+	if (x->src_ip.family != y->src_ip.family)
+		return x->src_ip.family < y->src_ip.family ? -1 : 1;
+	c = memcmp(x->src_ip.bytes, y->src_ip.bytes, sizeof(x->src_ip.bytes));
+	if (c != 0)
+		return c;
+	return x->ts_us < y->ts_us ? -1 : x->ts_us > y->ts_us;
+}
+
 /*
  * Parses every message, keeps the first of events repeated within the
- * batch, and collects the distinct IPs of the good ones.
+ * batch, and collects the distinct IPs of the good ones.  The unique events
+ * are put in primary key order: consecutive inserts then go to the same
+ * index pages.
  */
 static void
 IngestParse(IngestBatch *b)
@@ -741,6 +760,7 @@ IngestParse(IngestBatch *b)
 			b->ips[b->nips++] = IpGetInetDatum(&ev->src_ip);
 		b->ngood++;
 	}
+	qsort_arg(b->unique, b->nunique, sizeof(int), CompareEventKeys, b->events);
 }
 
 /*

@@ -30,11 +30,16 @@
 #include "datum.h"
 #include "ingest_copy.h"
 
-#define COPY_NCOLUMNS 13
+#define COPY_NCOLUMNS 14
 
+/*
+ * ingested_at is given, not left to its default: a volatile default
+ * (clock_timestamp()) makes CopyFrom insert row by row instead of a page
+ * at a time.
+ */
 static const char *const copy_columns[COPY_NCOLUMNS] = {
 	"src_ip", "ts", "unq_dst_ip", "allow", "drop", "frequency", "pkts_sent", "pkts_received",
-	"bytesin", "bytesout", "unq_dst_port", "kafka_partition", "kafka_offset"
+	"bytesin", "bytesout", "unq_dst_port", "kafka_partition", "kafka_offset", "ingested_at"
 };
 
 /* CopyFrom's read callback takes no argument: the data it reads. */
@@ -111,7 +116,7 @@ IngestCopyEvents(const Event *events, const EventOrigin *origins, const int *whi
 		return 0;
 
 	initStringInfo(&data);
-	enlargeStringInfo(&data, 19 + n * 160);
+	enlargeStringInfo(&data, 19 + n * 172);
 	appendBinaryStringInfo(&data, signature, sizeof(signature));
 	PutInt32(&data, 0);			/* flags */
 	PutInt32(&data, 0);			/* header extension length */
@@ -132,6 +137,8 @@ IngestCopyEvents(const Event *events, const EventOrigin *origins, const int *whi
 		PutInt32(&data, 4);
 		PutInt32(&data, origins[which[i]].partition);
 		PutInt64Field(&data, origins[which[i]].offset);
+		/* as the column's default would: the time the row was written */
+		PutInt64Field(&data, GetCurrentTimestamp());
 	}
 	PutInt16(&data, -1);
 

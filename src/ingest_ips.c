@@ -55,15 +55,25 @@ static SPIPlanPtr update_plan = NULL;
 " SELECT * FROM unnest($1::inet[], $2::timestamptz[], $3::timestamptz[])" \
 " ON CONFLICT (src_ip) DO NOTHING"
 
-/* rows locked in a fixed order, so that concurrent folds queue up */
+/*
+ * Rows locked in a fixed order, so that concurrent folds queue up.  The
+ * partition is looked up row by row: a join would hash the wide rows.
+ */
 #define LOCK_IPS_SQL \
 "SELECT p.src_ip, p.events, p.first_ts, p.last_ts, p.feature_count, p.feature_mean," \
 " p.feature_m2, p.feature_min, p.feature_max, p.feature_first_ts, p.feature_last_ts," \
-" m.partition, p.updated_at, p.detector" \
-" FROM ipflow.ips p LEFT JOIN ipflow.ip_partitions m ON m.src_ip = p.src_ip" \
+" (SELECT m.partition FROM ipflow.ip_partitions m WHERE m.src_ip = p.src_ip)," \
+" p.updated_at, p.detector" \
+" FROM ipflow.ips p" \
 " WHERE p.src_ip = ANY ($1::inet[]) ORDER BY p.src_ip FOR UPDATE OF p"
 
-/* each IP's nine features are the slice [(o-1)*9+1, o*9] of the flat arrays */
+/*
+ * Each IP's nine features are the slice [(o-1)*9+1, o*9] of the flat
+ * arrays.  Finding an element of an array with NULLs (or of variable
+ * width, like the detector states, which therefore come through unnest)
+ * walks the array from its start, so one statement takes at most
+ * FOLD_UPDATE_IPS IPs.
+ */
 #define UPDATE_IPS_SQL \
 "UPDATE ipflow.ips AS p SET events = u.ev, first_ts = u.f, last_ts = u.l," \
 " feature_count = $5[(u.o - 1) * 9 + 1 : u.o * 9]," \
@@ -73,11 +83,12 @@ static SPIPlanPtr update_plan = NULL;
 " feature_max = $9[(u.o - 1) * 9 + 1 : u.o * 9]," \
 " feature_first_ts = $10[(u.o - 1) * 9 + 1 : u.o * 9]," \
 " feature_last_ts = $11[(u.o - 1) * 9 + 1 : u.o * 9]," \
-" detector = coalesce($12[u.o], p.detector)," \
+" detector = coalesce(u.d, p.detector)," \
 " updated_at = now()" \
-" FROM unnest($1::inet[], $2::int8[], $3::timestamptz[], $4::timestamptz[])" \
-"   WITH ORDINALITY AS u(ip, ev, f, l, o)" \
+" FROM unnest($1::inet[], $2::int8[], $3::timestamptz[], $4::timestamptz[], $12::bytea[])" \
+"   WITH ORDINALITY AS u(ip, ev, f, l, d, o)" \
 " WHERE p.src_ip = u.ip"
+#define FOLD_UPDATE_IPS 128
 
 /* Elements of a stored 9-element array column, or false if malformed. */
 static bool
@@ -225,6 +236,70 @@ LockAndMerge(HTAB *folds, Datum *ips, int n)
 	MergeStored(folds);
 }
 
+/* Writes the merged aggregates and detector states of folds[0..n-1] back. */
+static void
+UpdateIps(IpFold **folds, int n, const Datum *ips)
+{
+	int			nf = n * EVENT_NFEATURES;
+	Datum	   *ip = palloc(n * sizeof(Datum));
+	Datum	   *ev_count = palloc(n * sizeof(Datum));
+	Datum	   *ev_first = palloc(n * sizeof(Datum));
+	Datum	   *ev_last = palloc(n * sizeof(Datum));
+	Datum	   *detector = palloc(n * sizeof(Datum));
+	bool	   *no_detector = palloc(n * sizeof(bool));
+	Datum	   *count = palloc(nf * sizeof(Datum));
+	Datum	   *mean = palloc(nf * sizeof(Datum));
+	Datum	   *m2 = palloc(nf * sizeof(Datum));
+	Datum	   *min = palloc(nf * sizeof(Datum));
+	Datum	   *max = palloc(nf * sizeof(Datum));
+	Datum	   *first = palloc(nf * sizeof(Datum));
+	Datum	   *last = palloc(nf * sizeof(Datum));
+	bool	   *missing = palloc(nf * sizeof(bool));
+	Datum		args[12];
+	int			i,
+				f;
+
+	for (i = 0; i < n; i++)
+	{
+		const IpFold *fold = folds[i];
+
+		ip[i] = ips[fold->index];
+		ev_count[i] = Int64GetDatum(fold->events.count);
+		ev_first[i] = TimestampTzGetDatum(fold->events.first_ts);
+		ev_last[i] = TimestampTzGetDatum(fold->events.last_ts);
+		detector[i] = PointerGetDatum(fold->new_detector);
+		no_detector[i] = fold->new_detector == NULL;
+		for (f = 0; f < EVENT_NFEATURES; f++)
+		{
+			const RunningStats *s = &fold->features[f];
+			int			k = i * EVENT_NFEATURES + f;
+
+			count[k] = Int64GetDatum(s->count);
+			mean[k] = Float8GetDatum(s->mean);
+			m2[k] = Float8GetDatum(s->m2);
+			min[k] = Int64GetDatum(s->min);
+			max[k] = Int64GetDatum(s->max);
+			first[k] = TimestampTzGetDatum(s->first_ts);
+			last[k] = TimestampTzGetDatum(s->last_ts);
+			missing[k] = s->count == 0;
+		}
+	}
+	args[0] = PointerGetDatum(DatumArray(ip, NULL, n, INETOID));
+	args[1] = PointerGetDatum(DatumArray(ev_count, NULL, n, INT8OID));
+	args[2] = PointerGetDatum(DatumArray(ev_first, NULL, n, TIMESTAMPTZOID));
+	args[3] = PointerGetDatum(DatumArray(ev_last, NULL, n, TIMESTAMPTZOID));
+	args[4] = PointerGetDatum(DatumArray(count, NULL, nf, INT8OID));
+	args[5] = PointerGetDatum(DatumArray(mean, NULL, nf, FLOAT8OID));
+	args[6] = PointerGetDatum(DatumArray(m2, NULL, nf, FLOAT8OID));
+	args[7] = PointerGetDatum(DatumArray(min, missing, nf, INT8OID));
+	args[8] = PointerGetDatum(DatumArray(max, missing, nf, INT8OID));
+	args[9] = PointerGetDatum(DatumArray(first, missing, nf, TIMESTAMPTZOID));
+	args[10] = PointerGetDatum(DatumArray(last, missing, nf, TIMESTAMPTZOID));
+	args[11] = PointerGetDatum(DatumArray(detector, no_detector, n, BYTEAOID));
+	if (SPI_execute_plan(update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "ipflow: could not update ipflow.ips");
+}
+
 /* Appends v as JSON: a timestamp string in the session's time zone. */
 static void
 AppendJsonTimestamp(StringInfo buf, TimestampTz ts)
@@ -340,21 +415,11 @@ IngestFoldIps(const Event *events, const int *which, int n,
 				f;
 	Datum	   *ips,
 			   *missing_ips,
-			   *ev_count,
 			   *ev_first,
 			   *ev_last;
-	Datum	   *count,
-			   *mean,
-			   *m2,
-			   *min,
-			   *max,
-			   *first,
-			   *last;
-	bool	   *missing;
-	Datum	   *detector;
-	bool	   *no_detector;
+	IpFold	  **fresh;
 	int			alerts_before = alerts ? alerts->nalerts : 0;
-	Datum		args[12];
+	Datum		args[3];
 
 	if (n == 0 && out == NULL)
 		return;
@@ -426,17 +491,7 @@ IngestFoldIps(const Event *events, const int *which, int n,
 		DetectFresh(folds, events, which, n, ips, nfolds, alerts);
 
 	/* the merged aggregates of the IPs with new events go back */
-	count = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	mean = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	m2 = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	min = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	max = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	first = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	last = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(Datum));
-	missing = palloc((nfolds * EVENT_NFEATURES + 1) * sizeof(bool));
-	ev_count = palloc((nfolds + 1) * sizeof(Datum));
-	detector = palloc((nfolds + 1) * sizeof(Datum));
-	no_detector = palloc((nfolds + 1) * sizeof(bool));
+	fresh = palloc((nfolds + 1) * sizeof(IpFold *));
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
 	{
@@ -446,45 +501,10 @@ IngestFoldIps(const Event *events, const int *which, int n,
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("ipflow.ips has no row for an IP of the batch after adding it")));
-		missing_ips[nfresh] = ips[fold->index];
-		ev_count[nfresh] = Int64GetDatum(fold->events.count);
-		ev_first[nfresh] = TimestampTzGetDatum(fold->events.first_ts);
-		ev_last[nfresh] = TimestampTzGetDatum(fold->events.last_ts);
-		detector[nfresh] = PointerGetDatum(fold->new_detector);
-		no_detector[nfresh] = fold->new_detector == NULL;
-		for (f = 0; f < EVENT_NFEATURES; f++)
-		{
-			RunningStats *s = &fold->features[f];
-			int			k = nfresh * EVENT_NFEATURES + f;
-
-			count[k] = Int64GetDatum(s->count);
-			mean[k] = Float8GetDatum(s->mean);
-			m2[k] = Float8GetDatum(s->m2);
-			min[k] = Int64GetDatum(s->min);
-			max[k] = Int64GetDatum(s->max);
-			first[k] = TimestampTzGetDatum(s->first_ts);
-			last[k] = TimestampTzGetDatum(s->last_ts);
-			missing[k] = s->count == 0;
-		}
-		nfresh++;
+		fresh[nfresh++] = fold;
 	}
-	if (nfresh > 0)
-	{
-		args[0] = PointerGetDatum(DatumArray(missing_ips, NULL, nfresh, INETOID));
-		args[1] = PointerGetDatum(DatumArray(ev_count, NULL, nfresh, INT8OID));
-		args[2] = PointerGetDatum(DatumArray(ev_first, NULL, nfresh, TIMESTAMPTZOID));
-		args[3] = PointerGetDatum(DatumArray(ev_last, NULL, nfresh, TIMESTAMPTZOID));
-		args[4] = PointerGetDatum(DatumArray(count, NULL, nfresh * EVENT_NFEATURES, INT8OID));
-		args[5] = PointerGetDatum(DatumArray(mean, NULL, nfresh * EVENT_NFEATURES, FLOAT8OID));
-		args[6] = PointerGetDatum(DatumArray(m2, NULL, nfresh * EVENT_NFEATURES, FLOAT8OID));
-		args[7] = PointerGetDatum(DatumArray(min, missing, nfresh * EVENT_NFEATURES, INT8OID));
-		args[8] = PointerGetDatum(DatumArray(max, missing, nfresh * EVENT_NFEATURES, INT8OID));
-		args[9] = PointerGetDatum(DatumArray(first, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
-		args[10] = PointerGetDatum(DatumArray(last, missing, nfresh * EVENT_NFEATURES, TIMESTAMPTZOID));
-		args[11] = PointerGetDatum(DatumArray(detector, no_detector, nfresh, BYTEAOID));
-		if (SPI_execute_plan(update_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "ipflow: could not update ipflow.ips");
-	}
+	for (i = 0; i < nfresh; i += FOLD_UPDATE_IPS)
+		UpdateIps(fresh + i, Min(FOLD_UPDATE_IPS, nfresh - i), ips);
 	if (alerts != NULL)
 		IngestDetectStore(alerts, alerts_before);
 
