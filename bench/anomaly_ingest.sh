@@ -15,7 +15,8 @@
 # broker, is the bottleneck).  Last, the alerts of the final
 # run are scored with ipflow.evaluate_anomalies against the ground truth of
 # the first 200 IPs (exactly the 200-IP workload: each IP's traffic and
-# detector are its own).  Runs its own harness on the ports of the
+# detector are its own).  BENCH_SQL, when set, runs after CREATE EXTENSION
+# (to try a setting).  Runs its own harness on the ports of the
 # environment (IPFLOW_BENCH_PGPORT, IPFLOW_BENCH_REDIS_PORT) and stops it at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,7 @@ start='2022-01-03 00:00+00'
 . bench/lib.sh
 bench_harness anomaly 55446 56393
 now() { date +%s.%N; }
-inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
 settings() {	# settings NAME=VALUE...: applied and reloaded
     local args=() kv
     for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
@@ -36,6 +37,7 @@ settings() {	# settings NAME=VALUE...: applied and reloaded
 settings log_topic=bench_log ingest_workers=0 redis_url=
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
+[ -z "${BENCH_SQL:-}" ] || echo "$BENCH_SQL" | sql
 sql -c "SELECT ipflow.load_csv('$top/data/logs.csv')" -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
 echo "== sending $ips generated IPs x 672 hours to bench_log"
 events=$(sql -c "SELECT ipflow.send($ips, '$start', 672, 1)")

@@ -35,7 +35,10 @@ mkdir -p "$out"
 bench_harness ingest 55442 56389
 now() { date +%s.%N; }
 # rows stored so far (ipflow.ips is small, unlike a count(*) of events)
-inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+lag() { poll "SELECT coalesce(sum(lag), ${1:-1}) FROM ipflow.stats WHERE kind = 'ingest'"; }
+# workers holding partitions of topic $1
+holding() { poll "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE '$1[_%]'"; }
 set_workers() {
     sql -c "ALTER SYSTEM SET ipflow.ingest_workers = $1" -c "SELECT pg_reload_conf()" >/dev/null
 }
@@ -59,6 +62,17 @@ sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ip
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
 [ -z "${BENCH_SQL:-}" ] || echo "$BENCH_SQL" | sql
+# A server that has run a while has touched all its shared buffers; a fresh
+# one faults each in on first use, which would cost the first phase alone.
+sql <<'SQL'
+CREATE EXTENSION pg_prewarm;
+-- eleven rows a page: a table a fifth larger than shared_buffers
+SELECT setting::int * 11 * 6 / 5 AS rows FROM pg_settings WHERE name = 'shared_buffers' \gset
+CREATE TABLE bench_warm AS SELECT repeat('x', 700) AS x FROM generate_series(1, :rows);
+SELECT pg_prewarm('bench_warm') AS warmed \gset
+DROP TABLE bench_warm;
+DROP EXTENSION pg_prewarm;
+SQL
 
 if [ "$events" -gt 0 ]; then
 echo "== preloading $events events into the broker"
@@ -67,11 +81,9 @@ test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_lo
 t1=$(now)
 printf 'produce: %.0f events/s\n' "$(echo "$events / ($t1 - $t0)" | bc -l)"
 
-# workers holding partitions of the benchmark topic
-assigned() { sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'bench_log[_%]'"; }
 results=()
-for workers in 1 2; do
-    sql -c "TRUNCATE ipflow.events, ipflow.ips" -c "CHECKPOINT" >/dev/null
+for workers in ${WORKERS:-1 2}; do
+    sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.anomalies" -c "CHECKPOINT" >/dev/null
     # a fresh consumer group re-reads the topic from the start
     sql -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_$workers'" -c "SELECT pg_reload_conf()" >/dev/null
     sleep 1
@@ -80,7 +92,7 @@ for workers in 1 2; do
     # steady state starts once every worker holds partitions: joining the
     # group takes seconds, and the test broker waits up to 9 s for more
     # members before it hands partitions to a second one
-    while [ "$(assigned)" != "$workers" ]; do sleep 0.05; done
+    while [ "$(holding bench_log)" != "$workers" ]; do sleep 0.05; done
     t_first=$(now)
     first_rows=$(inserted)
     pids=$(worker_pids)
@@ -101,11 +113,14 @@ for workers in 1 2; do
         "$(echo "100 * $worker_cpu / ($t1 - $t_first)" | bc -l)" \
         "$(echo "1000000 * $worker_cpu / ($events - $first_rows)" | bc -l)" \
         "$(echo "100 * $broker_cpu / ($t1 - $t_first)" | bc -l)"
+    echo "  anomalies raised by the streaming detector: $(poll "SELECT count(*) FROM ipflow.anomalies")"
     sleep 2
 done
 
 echo "== COPY of the same rows into an identical table"
-sql -c "COPY ipflow.events TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
+# in the order of the log, as a client reading the topic would have them
+# (the workers store each batch in primary key order)
+sql -c "COPY (SELECT * FROM ipflow.events ORDER BY kafka_partition, kafka_offset) TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
 # no vacuum or checkpoint of the workers' rows competes with it
 sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" -c "VACUUM ipflow.events" -c "CHECKPOINT" >/dev/null
 copy_s=$(sql -c "\\timing on" -c "COPY bench_copy FROM '$IPFLOW_HARNESS_DIR/events.copy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
@@ -124,7 +139,7 @@ sql -c "ALTER SYSTEM SET ipflow.log_topic = 'LogTopic'" -c "ALTER SYSTEM SET ipf
     -c "SELECT pg_reload_conf()" >/dev/null
 sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
 set_workers 1
-until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'LogTopic[_%]'")" = 1 ]; do
+until [ "$(holding LogTopic)" = 1 ]; do
     sleep 0.5
 done
 # one producer: its first 5 s (50000 events) warm its connections and the
@@ -158,10 +173,10 @@ if [ "$rss_events" -gt 0 ]; then
     echo "== worker memory while $rss_events events stream through at $rss_rate events/s"
     sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_rss'" \
         -c "ALTER SYSTEM SET ipflow.ingest_workers = 1" -c "SELECT pg_reload_conf()" >/dev/null
-    until [ "$(sql -c "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE 'bench_log[_%]'")" = 1 ]; do
+    until [ "$(holding bench_log)" = 1 ]; do
         sleep 0.5
     done
-    while [ "$(sql -c "SELECT coalesce(sum(lag), 1) FROM ipflow.stats WHERE kind = 'ingest'")" != 0 ]; do sleep 1; done
+    while [ "$(lag)" != 0 ]; do sleep 1; done
     sql -c "TRUNCATE ipflow.events, ipflow.ips" >/dev/null
     pid=$(sql -c "SELECT pid FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL LIMIT 1")
     # batches of 50 ms: the test broker returns one producer batch per
@@ -174,8 +189,8 @@ if [ "$rss_events" -gt 0 ]; then
     # until the stream is over and the worker has caught up (the test broker
     # drops what a slow consumer leaves behind, so a count may never be reached)
     while kill -0 "$producer" 2>/dev/null || \
-          [ "$(sql -c "SELECT coalesce(sum(lag), 1) FROM ipflow.stats WHERE kind = 'ingest'")" != 0 ]; do
-        echo "$(date +%s) $(awk '/RssAnon/ {print $2}' /proc/$pid/status) $(inserted) $(sql -c "SELECT coalesce(sum(lag), 0) FROM ipflow.stats WHERE kind = 'ingest'")" >>"$out/rss.txt"
+          [ "$(lag)" != 0 ]; do
+        echo "$(date +%s) $(awk '/RssAnon/ {print $2}' /proc/$pid/status) $(inserted) $(lag 0)" >>"$out/rss.txt"
         sleep 10
     done
     awk 'NR == 1 {first = $2} {last = $2; if ($2 > max) max = $2; if ($4 > lag) lag = $4}

@@ -37,8 +37,8 @@ tcli() {	# redis-cli against IPFLOW_REDIS_TS_URL
 }
 memory() { "$1" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 now() { date +%s.%N; }
-inserted() { sql -c "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
-mirrored() { sql -c "SELECT coalesce(sum(mirrored), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
+inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
+mirrored() { poll "SELECT coalesce(sum(mirrored), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
 settings() {	# settings REDIS_URL BACKEND GROUP WORKERS
     sql -c "ALTER SYSTEM SET ipflow.redis_url = '$1'" -c "ALTER SYSTEM SET ipflow.redis_backend = '$2'" \
         -c "ALTER SYSTEM SET ipflow.consumer_group = '$3'" \
@@ -75,7 +75,7 @@ for mode in "${modes[@]}"; do
     rate[$mode]=$(echo "($events - $first) / ($t1 - $t0)" | bc -l)
     printf 'ingest with the mirror %s: %.0f events/s\n' "$mode" "${rate[$mode]}"
     if [ "$mode" != off ]; then
-        until [ "$(sql -c "SELECT mirror || mirror_lag FROM ipflow.stats WHERE kind = 'ingest'")" = live0 ] &&
+        until [ "$(poll "SELECT mirror || mirror_lag FROM ipflow.stats WHERE kind = 'ingest'")" = live0 ] &&
               [ "$(mirrored)" -ge "$samples" ]; do sleep 0.1; done
         t2=$(now)
         mirror_rate[$mode]=$(echo "($samples - $first * 9) / ($t2 - $t0)" | bc -l)
