@@ -6,8 +6,8 @@
 # 1. EVENTS (default 1000000) synthetic events are preloaded into a 16-partition
 #    topic of the Kafka test broker; then 1, and then 2, ingest workers are
 #    switched on and timed until every event is in ipflow.events.  In the same
-#    run, COPY loads the same rows into an identical table: the ratio to COPY
-#    is the number that survives a noisy machine.
+#    run, COPY loads the same rows (in the log's order) into an identical
+#    table: the ratio to COPY is the number that survives a noisy machine.
 # 2. Latency: LATENCY_EVENTS (default 300000; 0 skips) events produced at a
 #    steady 10000 events/s, after 5 s of the same stream that warm the
 #    producer and the worker up (LATENCY_LINGER: the producer's linger.ms,
@@ -18,7 +18,10 @@
 #    RSS_EVENTS (default 0: skipped) more events stream through at
 #    RSS_RATE events/s (default 20000: what one worker sustains here while
 #    the producer and the test broker share the two cores).
-# EVENTS = 0 skips 1.  BENCH_SQL, when set, runs after CREATE EXTENSION (to
+# EVENTS = 0 skips 1; WORKERS (default "1 2") names its phases.  Before
+# anything is timed, the server's shared buffers are touched once (a server
+# that has run a while has touched them all).  BENCH_SQL, when set, runs
+# after CREATE EXTENSION (to
 # try a setting: "ALTER TABLE ...; ALTER SYSTEM ...; SELECT pg_reload_conf();").
 # Runs its own harness on its own ports, and stops
 # it at the end.
