@@ -35,7 +35,8 @@
 /*
  * ingested_at is given, not left to its default: a volatile default
  * (clock_timestamp()) makes CopyFrom insert row by row instead of a page
- * at a time.
+ * at a time.  One reading of the clock serves the whole COPY, which writes
+ * its rows within moments of it.
  */
 static const char *const copy_columns[COPY_NCOLUMNS] = {
 	"src_ip", "ts", "unq_dst_ip", "allow", "drop", "frequency", "pkts_sent", "pkts_received",
@@ -109,6 +110,7 @@ IngestCopyEvents(const Event *events, const EventOrigin *origins, const int *whi
 	ParseState *pstate;
 	CopyFromState cstate;
 	uint64		copied;
+	TimestampTz ingested_at = GetCurrentTimestamp();
 	int			i,
 				f;
 
@@ -137,8 +139,7 @@ IngestCopyEvents(const Event *events, const EventOrigin *origins, const int *whi
 		PutInt32(&data, 4);
 		PutInt32(&data, origins[which[i]].partition);
 		PutInt64Field(&data, origins[which[i]].offset);
-		/* as the column's default would: the time the row was written */
-		PutInt64Field(&data, GetCurrentTimestamp());
+		PutInt64Field(&data, ingested_at);
 	}
 	PutInt16(&data, -1);
 

@@ -758,8 +758,8 @@ END $$;
 -- stays whole in its page: the default toast_tuple_target (2 kB) moved the
 -- states out to the TOAST table at every update, after a futile pglz pass
 -- over the arrays, and read them back from there at the next batch: a third
--- of an ingest worker's CPU at 10,000 events/s.  One such row per half page (fillfactor 50)
--- leaves the room that keeps its updates HOT.
+-- of an ingest worker's CPU at 10,000 events/s.  One such row per half
+-- page (fillfactor 50) leaves the room that keeps its updates HOT.
 ALTER TABLE @extschema@.ips SET (toast_tuple_target = 4096);
 COMMENT ON COLUMN @extschema@.ips.detector IS 'State of the streaming anomaly detector, one per feature (internal format)';
 
