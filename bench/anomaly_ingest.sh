@@ -2,10 +2,11 @@
 # Streaming anomaly detection benchmark (not a timed test): numbers for
 # README.md.
 #
-#   bench/anomaly_ingest.sh [IPS [ROUNDS]]
+#   bench/anomaly_ingest.sh [IPS [ROUNDS [HOURS]]]
 #
-# Generated traffic (IPS synthetic IPs, default 1000, over four weeks from
-# Monday 2022-01-03, seed 1, the generator's default anomalies) is sent once
+# Generated traffic (IPS synthetic IPs, default 1000, over HOURS hours,
+# default 672: four weeks from Monday 2022-01-03, seed 1, the generator's
+# default anomalies) is sent once
 # to a 16-partition topic of the Kafka test broker.  Then, ROUNDS times
 # (default 3), one ingest worker ingests all of it with
 # ipflow.anomaly_detection off and then on, each from a fresh consumer
@@ -14,8 +15,9 @@
 # CPU time per event (what detection costs when the worker, not the test
 # broker, is the bottleneck).  Last, the alerts of the final
 # run are scored with ipflow.evaluate_anomalies against the ground truth of
-# the first 200 IPs (exactly the 200-IP workload: each IP's traffic and
-# detector are its own).  BENCH_SQL, when set, runs after CREATE EXTENSION
+# the first 200 IPs in the first four weeks (exactly the default 200-IP
+# workload: each IP's traffic and detector are its own, and a detector
+# looks only back).  BENCH_SQL, when set, runs after CREATE EXTENSION
 # (to try a setting).  Runs its own harness on the ports of the
 # environment (IPFLOW_BENCH_PGPORT, IPFLOW_BENCH_REDIS_PORT) and stops it at the end.
 set -euo pipefail
@@ -23,6 +25,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 ips=${1:-1000}
 rounds=${2:-3}
+hours=${3:-672}
 start='2022-01-03 00:00+00'
 . bench/lib.sh
 bench_harness anomaly 55446 56393
@@ -39,8 +42,8 @@ sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
 [ -z "${BENCH_SQL:-}" ] || echo "$BENCH_SQL" | sql
 sql -c "SELECT ipflow.load_csv('$top/data/logs.csv')" -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
-echo "== sending $ips generated IPs x 672 hours to bench_log"
-events=$(sql -c "SELECT ipflow.send($ips, '$start', 672, 1)")
+echo "== sending $ips generated IPs x $hours hours to bench_log"
+events=$(sql -c "SELECT ipflow.send($ips, '$start', $hours, 1)")
 echo "$events events"
 
 # the ingest worker's CPU seconds so far (user + system)
@@ -78,7 +81,7 @@ for round in $(seq 1 "$rounds"); do
         "$(echo "${rates[-1]} / ${rates[-2]}" | bc -l)" "$(echo "${cpus[-2]} / ${cpus[-1]}" | bc -l)"
 done
 
-echo "== F1 of the last run's alerts, first 200 IPs (ipflow.evaluate_anomalies)"
+echo "== F1 of the last run's alerts, first 200 IPs, first four weeks (ipflow.evaluate_anomalies)"
 sql <<SQL
 CREATE TEMP TABLE first_ips AS SELECT DISTINCT src_ip FROM ipflow.generate_events(200, '$start', 672, 1);
 DELETE FROM ipflow.generated_anomalies WHERE src_ip NOT IN (SELECT src_ip FROM first_ips);

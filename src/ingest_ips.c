@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
 #include "utils/json.h"
@@ -23,6 +24,7 @@
 #include "access/xact.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/memutils.h"
 
 #include "datum.h"
 #include "guc.h"
@@ -41,8 +43,11 @@ typedef struct IpFold
 	bool		stored;			/* its ipflow.ips row is locked and merged */
 	int			partition;		/* from ipflow.ip_partitions, or -1 */
 	TimestampTz updated_at;		/* of the stored row */
-	bytea	   *detector;		/* stored anomaly detector states, or NULL */
+	/* stored anomaly detector states as stored (compressed, maybe), or NULL */
+	struct varlena *detector;
 	bytea	   *new_detector;	/* to store, or NULL: keep */
+	int			first_event;	/* its new events: grouped[first_event..end_event-1] */
+	int			end_event;
 } IpFold;
 
 /* The statements of a fold, planned once per worker. */
@@ -112,6 +117,10 @@ StoredArray(HeapTuple tuple, TupleDesc desc, int column, Oid type, Datum **value
 static void
 MergeStored(HTAB *folds)
 {
+	/* a row's arrays are read in here, freed before the next row */
+	MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "ipflow stored row",
+													  ALLOCSET_SMALL_SIZES);
+	MemoryContext batch_context = MemoryContextSwitchTo(row_context);
 	uint64		r;
 
 	for (r = 0; r < SPI_processed; r++)
@@ -147,8 +156,14 @@ MergeStored(HTAB *folds)
 		d = SPI_getbinval(tuple, desc, 12, &isnull);
 		fold->partition = isnull ? -1 : DatumGetInt32(d);
 		fold->updated_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 13, &isnull));
+		/* kept as stored: decompressed only while its IP is scored */
 		d = SPI_getbinval(tuple, desc, 14, &isnull);
-		fold->detector = isnull ? NULL : DatumGetByteaPCopy(d);
+		if (!isnull)
+		{
+			MemoryContextSwitchTo(batch_context);
+			fold->detector = (struct varlena *) DatumGetPointer(datumCopy(d, false, -1));
+			MemoryContextSwitchTo(row_context);
+		}
 
 		memset(&stored, 0, sizeof(stored));
 		stored.count = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
@@ -180,7 +195,10 @@ MergeStored(HTAB *folds)
 			stored.last_ts = DatumGetTimestampTz(last[f]);
 			StatsMerge(&fold->features[f], &stored);
 		}
+		MemoryContextReset(row_context);
 	}
+	MemoryContextSwitchTo(batch_context);
+	MemoryContextDelete(row_context);
 }
 
 /* Plans the fold's statements once; they are kept for the worker's life. */
@@ -234,6 +252,8 @@ LockAndMerge(HTAB *folds, Datum *ips, int n)
 	if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "ipflow: could not read ipflow.ips");
 	MergeStored(folds);
+	/* the wide rows would otherwise stay until the batch ends */
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /* Writes the merged aggregates and detector states of folds[0..n-1] back. */
@@ -347,12 +367,11 @@ AggregateJson(const IpFold *fold, const char *ip_text, TimestampTz updated_at)
 }
 
 /*
- * Scores the new events of every IP with some against its detector states
- * (the rows are locked): fold->new_detector gets the states to store.
+ * Groups the new events by IP, a counting sort on the folds' indexes: the
+ * events of a fold are grouped[fold->first_event..fold->end_event - 1].
  */
-static void
-DetectFresh(HTAB *folds, const Event *events, const int *which, int n, const Datum *ips,
-			int nfolds, IngestAggregates *alerts)
+static int *
+GroupFresh(HTAB *folds, const Event *events, const int *which, int n, int nfolds)
 {
 	int		   *start = palloc0((nfolds + 2) * sizeof(int));
 	int		   *grouped = palloc((n + 1) * sizeof(int));
@@ -361,7 +380,6 @@ DetectFresh(HTAB *folds, const Event *events, const int *which, int n, const Dat
 	IpFold	   *fold;
 	int			i;
 
-	/* the events grouped by IP, a counting sort on the fold's index */
 	for (i = 0; i < n; i++)
 	{
 		fold = hash_search(folds, &events[which[i]].src_ip, HASH_FIND, NULL);
@@ -370,23 +388,41 @@ DetectFresh(HTAB *folds, const Event *events, const int *which, int n, const Dat
 	}
 	for (i = 0; i < nfolds; i++)
 		start[i + 1] += start[i];
-	for (i = 0; i < n; i++)
-		grouped[start[fold_of[i]]++] = which[i];
-	/* start[k] is now the end of fold k's events */
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
 	{
-		int			end = start[fold->index];
-		int			begin = fold->index > 0 ? start[fold->index - 1] : 0;
+		fold->first_event = start[fold->index];
+		fold->end_event = start[fold->index + 1];
+	}
+	for (i = 0; i < n; i++)
+		grouped[start[fold_of[i]]++] = which[i];
+	pfree(start);
+	pfree(fold_of);
+	return grouped;
+}
 
-		if (!fold->fresh || end == begin)
+/*
+ * Scores the new events of folds[0..n-1] against their IPs' detector states
+ * (the rows are locked): fold->new_detector gets the states to store.
+ */
+static void
+DetectFolds(IpFold **folds, int n, const Event *events, const int *grouped, const Datum *ips,
+			IngestAggregates *alerts)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		IpFold	   *fold = folds[i];
+		bytea	   *stored;
+
+		if (fold->end_event == fold->first_event)
 			continue;
-		fold->new_detector = IngestDetect(fold->detector, events, grouped + begin, end - begin,
+		stored = fold->detector ? (bytea *) pg_detoast_datum(fold->detector) : NULL;
+		fold->new_detector = IngestDetect(stored, events, grouped + fold->first_event,
+										  fold->end_event - fold->first_event,
 										  ips[fold->index], fold->partition, alerts);
 	}
-	pfree(start);
-	pfree(grouped);
-	pfree(fold_of);
 }
 
 /*
@@ -418,6 +454,9 @@ IngestFoldIps(const Event *events, const int *which, int n,
 			   *ev_first,
 			   *ev_last;
 	IpFold	  **fresh;
+	int		   *grouped = NULL;
+	MemoryContext chunk_context;
+	int			k;
 	int			alerts_before = alerts ? alerts->nalerts : 0;
 	Datum		args[3];
 
@@ -488,9 +527,12 @@ IngestFoldIps(const Event *events, const int *which, int n,
 	}
 
 	if (IpflowAnomalyDetection && alerts != NULL && n > 0)
-		DetectFresh(folds, events, which, n, ips, nfolds, alerts);
+		grouped = GroupFresh(folds, events, which, n, nfolds);
 
-	/* the merged aggregates of the IPs with new events go back */
+	/*
+	 * The merged aggregates of the IPs with new events go back, scored a
+	 * chunk at a time: only one chunk's detector states are in memory.
+	 */
 	fresh = palloc((nfolds + 1) * sizeof(IpFold *));
 	hash_seq_init(&scan, folds);
 	while ((fold = hash_seq_search(&scan)) != NULL)
@@ -503,8 +545,22 @@ IngestFoldIps(const Event *events, const int *which, int n,
 					 errmsg("ipflow.ips has no row for an IP of the batch after adding it")));
 		fresh[nfresh++] = fold;
 	}
+	chunk_context = AllocSetContextCreate(CurrentMemoryContext, "ipflow fold chunk",
+										  ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < nfresh; i += FOLD_UPDATE_IPS)
-		UpdateIps(fresh + i, Min(FOLD_UPDATE_IPS, nfresh - i), ips);
+	{
+		MemoryContext old = MemoryContextSwitchTo(chunk_context);
+		int			chunk = Min(FOLD_UPDATE_IPS, nfresh - i);
+
+		if (grouped)
+			DetectFolds(fresh + i, chunk, events, grouped, ips, alerts);
+		UpdateIps(fresh + i, chunk, ips);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(chunk_context);
+		for (k = i; k < i + chunk; k++)
+			fresh[k]->new_detector = NULL;	/* freed with the chunk */
+	}
+	MemoryContextDelete(chunk_context);
 	if (alerts != NULL)
 		IngestDetectStore(alerts, alerts_before);
 
