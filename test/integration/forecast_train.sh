@@ -7,17 +7,9 @@
 # stops its workers.  Needs the harness.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
 . "$here/lib/common.sh"
 
-sql -c "CREATE EXTENSION IF NOT EXISTS ipflow" >/dev/null
-sql -c "SELECT count(*) FROM ipflow.load_config(pg_read_file('$top/data/seed-config.json')::jsonb)" >/dev/null
-wait_for "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND state = 'consuming' AND partitions <> 'LogTopic[]'" 1 60 \
-    || { echo "1..1"; echo "not ok 1 - an ingest worker is consuming"; exit 1; }
-if [ "$(sql -c "SELECT count(*) FROM ipflow.profiles")" = 0 ]; then
-    sql -c "TRUNCATE ipflow.real_events" -c "SELECT ipflow.load_csv('$top/data/logs.csv')" \
-        -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
-fi
+ready_for_generated_traffic
 
 echo "1..12"
 

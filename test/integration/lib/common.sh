@@ -42,6 +42,23 @@ ok_wait() {	# ok_wait QUERY WANT SECONDS DESCRIPTION
     if wait_for "$1" "$2" "$3"; then ok 0 "$4"; else ok 1 "$4"; fi
 }
 
+# Ready for generated traffic: the extension with the original config, an
+# ingest worker consuming LogTopic, behaviour profiles learned from
+# data/logs.csv (unless some are).  Prints a failing plan and exits if no
+# worker consumes within a minute.
+ready_for_generated_traffic() {
+    local top
+    top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+    sql -c "CREATE EXTENSION IF NOT EXISTS ipflow" >/dev/null
+    sql -c "SELECT count(*) FROM ipflow.load_config(pg_read_file('$top/data/seed-config.json')::jsonb)" >/dev/null
+    wait_for "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND state = 'consuming' AND partitions <> 'LogTopic[]'" 1 60 \
+        || { echo "1..1"; echo "not ok 1 - an ingest worker is consuming"; exit 1; }
+    if [ "$(sql -c "SELECT count(*) FROM ipflow.profiles")" = 0 ]; then
+        sql -c "TRUNCATE ipflow.real_events" -c "SELECT ipflow.load_csv('$top/data/logs.csv')" \
+            -c "SELECT count(*) FROM ipflow.learn_profiles('ipflow.real_events')" >/dev/null
+    fi
+}
+
 # The ingest workers' counters summed over all workers.
 stat_sum() { sql -c "SELECT coalesce(sum($1), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
 
