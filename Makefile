@@ -130,6 +130,14 @@ FORECAST_PARAMS ?= {}
 bench-forecast: bench/bin/forecast
 	bench/bin/forecast data/logs.csv '$(FORECAST_PARAMS)'
 
+# Events parsed per second by the event parser, on generated traffic:
+#   make bench-event && bench/bin/event [IPS [HOURS [ROUNDS]]]
+bench/bin/event: bench/event.c test/unit/logs_csv.h $(CORE_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+bench-event: bench/bin/event
+
 # F1 of the streaming anomaly detector on generated traffic, offline:
 #   make bench-anomaly && bench/bin/anomaly [IPS [HOURS [SEED [THRESHOLD [PARAMS]]]]]
 bench/bin/anomaly: bench/anomaly.c test/unit/logs_csv.h $(CORE_SRCS) $(wildcard src/*.h)
@@ -143,4 +151,4 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c99 src/
 
-.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast bench-anomaly
+.PHONY: unit helpers lint fuzz bench-gbt bench-generator bench-forecast bench-anomaly bench-event

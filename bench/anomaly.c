@@ -23,9 +23,8 @@
 #include <time.h>
 
 #include "anomaly.h"
+#include "bench.h"
 #include "generator.h"
-#include "profile.h"
-#include "../test/unit/logs_csv.h"
 
 #define US_PER_HOUR INT64CONST(3600000000)
 /* Monday 2022-01-03 00:00 UTC, as the other benchmarks */
@@ -127,17 +126,8 @@ main(int argc, char **argv)
 	}
 	values_only = params;
 	values_only.timing = false;
-	if (!LogsLoad("data/logs.csv", &logs))
+	if (!BenchLearnProfiles(&logs, profiles))
 		return 1;
-	for (i = 0; i < (size_t) logs.nips; i++)
-	{
-		profiles[i] = ProfileLearn(logs.ips[i].rows, logs.ips[i].nrows, logs.ips[i].ip, error);
-		if (profiles[i] == NULL)
-		{
-			fprintf(stderr, "%s\n", error);
-			return 1;
-		}
-	}
 	GeneratorOptionsInit(&options);
 	gen = GeneratorInit(profiles, logs.nips, n_ips, START_US, hours, seed, &options, error);
 	states = calloc((size_t) n_ips * EVENT_NFEATURES, sizeof(AnomalyState));
@@ -328,8 +318,6 @@ main(int argc, char **argv)
 	free(last_incident);
 	free(alarms);
 	GeneratorFree(gen);
-	for (i = 0; i < (size_t) logs.nips; i++)
-		ProfileFree((Profile *) profiles[i]);
-	LogsFree(&logs);
+	BenchFreeProfiles(&logs, profiles);
 	return 0;
 }

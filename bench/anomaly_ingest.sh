@@ -29,8 +29,6 @@ hours=${3:-672}
 start='2022-01-03 00:00+00'
 . bench/lib.sh
 bench_harness anomaly 55446 56393
-now() { date +%s.%N; }
-inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
 settings() {	# settings NAME=VALUE...: applied and reloaded
     local args=() kv
     for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
@@ -61,12 +59,11 @@ for round in $(seq 1 "$rounds"); do
         settings consumer_group="bench_anomaly_${mode}_$round" anomaly_detection=$mode
         sleep 1
         settings ingest_workers=1
-        while [ "$(inserted)" = 0 ]; do sleep 0.05; done
-        t_first=$(now)
+        wait_until "$ROWS_SQL > 0" "$ROWS_SQL"
+        t_first=$WAITED_AT first_rows=$WAITED_VALUE
         cpu0=$(worker_cpu)
-        first_rows=$(inserted)
-        while [ "$(inserted)" -lt "$events" ]; do sleep 0.1; done
-        t1=$(now)
+        wait_until "$ROWS_SQL >= $events"
+        t1=$WAITED_AT
         cpu1=$(worker_cpu)
         settings ingest_workers=0
         rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)

@@ -10,24 +10,8 @@
  */
 #include "postgres_fe.h"
 
-#include <time.h>
-
+#include "bench.h"
 #include "generator.h"
-#include "profile.h"
-#include "../test/unit/logs_csv.h"
-
-/*
- * Seconds of this process's CPU time: on a shared machine the wall clock
- * also counts the time other processes had the core.
- */
-static double
-Now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int
 main(int argc, char **argv)
@@ -48,20 +32,10 @@ main(int argc, char **argv)
 	double		start,
 				init,
 				elapsed;
-	int			i,
-				pass;
+	int			pass;
 
-	if (!LogsLoad("data/logs.csv", &logs))
+	if (!BenchLearnProfiles(&logs, profiles))
 		return 1;
-	for (i = 0; i < logs.nips; i++)
-	{
-		profiles[i] = ProfileLearn(logs.ips[i].rows, logs.ips[i].nrows, logs.ips[i].ip, error);
-		if (profiles[i] == NULL)
-		{
-			fprintf(stderr, "%s\n", error);
-			return 1;
-		}
-	}
 
 	/* generation alone, then generation and JSON, each on a fresh generator */
 	for (pass = 0; pass < 2; pass++)
@@ -70,7 +44,7 @@ main(int argc, char **argv)
 
 		events = items = 0;
 		bytes = checksum = 0;
-		start = Now();
+		start = BenchCpuSeconds();
 		gen = GeneratorInit(profiles, logs.nips, n_ips, INT64CONST(1641168000000000), hours, seed,
 							NULL, error);
 		if (gen == NULL)
@@ -78,8 +52,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", error);
 			return 1;
 		}
-		init = Now() - start;
-		start = Now();
+		init = BenchCpuSeconds() - start;
+		start = BenchCpuSeconds();
 		while (GeneratorNext(gen, &item))
 		{
 			items++;
@@ -96,7 +70,7 @@ main(int argc, char **argv)
 			else
 				checksum = checksum * 31 + (uint64_t) item.features[PROFILE_BYTESOUT];
 		}
-		elapsed = Now() - start;
+		elapsed = BenchCpuSeconds() - start;
 		printf("%-22s %d IPs x %d hours: %ld events (%ld items) in %.3f CPU s (+ %.3f s init): "
 			   "%.0f events per CPU second", format ? "generation + JSON:" : "generation only:",
 			   n_ips, hours, events, items, elapsed, init, events / elapsed);
@@ -106,8 +80,6 @@ main(int argc, char **argv)
 		GeneratorFree(gen);
 	}
 
-	for (i = 0; i < logs.nips; i++)
-		ProfileFree((Profile *) profiles[i]);
-	LogsFree(&logs);
+	BenchFreeProfiles(&logs, profiles);
 	return 0;
 }

@@ -18,7 +18,9 @@
 #    RSS_EVENTS (default 0: skipped) more events stream through at
 #    RSS_RATE events/s (default 20000: what one worker sustains here while
 #    the producer and the test broker share the two cores).
-# EVENTS = 0 skips 1; WORKERS (default "1 2") names its phases.  Before
+# EVENTS = 0 skips 1; WORKERS (default "1 2") names its phases, and ROUNDS
+# (default 1) repeats them, each with its own COPY, then prints the median
+# ratios (the spread of a single run here is wide).  Before
 # anything is timed, the server's shared buffers are touched once (a server
 # that has run a while has touched them all).  BENCH_SQL, when set, runs
 # after CREATE EXTENSION (to
@@ -32,6 +34,7 @@ events=${1:-1000000}
 rss_events=${2:-0}
 rss_rate=${RSS_RATE:-20000}
 latency_events=${LATENCY_EVENTS:-300000}
+rounds=${ROUNDS:-1}
 out=$top/bench/out
 mkdir -p "$out"
 . bench/lib.sh
@@ -41,12 +44,9 @@ now() { date +%s.%N; }
 inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
 lag() { poll "SELECT coalesce(sum(lag), ${1:-1}) FROM ipflow.stats WHERE kind = 'ingest'"; }
 # workers holding partitions of topic $1
-holding() { poll "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND partitions LIKE '$1[_%]'"; }
+holding() { poll "SELECT count(*) FROM ipflow.stats WHERE kind = 'ingest' AND pid IS NOT NULL AND partitions LIKE '$1[_%]'"; }
 set_workers() {
     sql -c "ALTER SYSTEM SET ipflow.ingest_workers = $1" -c "SELECT pg_reload_conf()" >/dev/null
-}
-wait_inserted() {	# wait until the workers' inserted counter reaches $1
-    while [ "$(inserted)" -lt "$1" ]; do sleep 0.2; done
 }
 # CPU seconds (user + system) used so far by the ingest workers, and by the
 # test broker's process: who is busy, and who waits
@@ -84,32 +84,37 @@ test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic bench_lo
 t1=$(now)
 printf 'produce: %.0f events/s\n' "$(echo "$events / ($t1 - $t0)" | bc -l)"
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A ratios rates
+for round in $(seq 1 "$rounds"); do
 results=()
 for workers in ${WORKERS:-1 2}; do
     sql -c "TRUNCATE ipflow.events, ipflow.ips, ipflow.anomalies" -c "CHECKPOINT" >/dev/null
     # a fresh consumer group re-reads the topic from the start
-    sql -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_$workers'" -c "SELECT pg_reload_conf()" >/dev/null
+    sql -c "ALTER SYSTEM SET ipflow.consumer_group = 'bench_${round}_$workers'" -c "SELECT pg_reload_conf()" >/dev/null
     sleep 1
     t0=$(now)
     set_workers "$workers"
     # steady state starts once every worker holds partitions: joining the
     # group takes seconds, and the test broker waits up to 9 s for more
     # members before it hands partitions to a second one
-    while [ "$(holding bench_log)" != "$workers" ]; do sleep 0.05; done
-    t_first=$(now)
-    first_rows=$(inserted)
+    # (a stopped worker's row keeps the partitions it held, without a pid)
+    wait_until "(SELECT count(*) = $workers FROM ipflow.stats
+                  WHERE kind = 'ingest' AND pid IS NOT NULL AND partitions LIKE 'bench_log[_%]')" "$ROWS_SQL"
+    t_first=$WAITED_AT first_rows=$WAITED_VALUE
     pids=$(worker_pids)
     # shellcheck disable=SC2086
     worker_cpu0=$(cpu_of $pids)
     broker_cpu0=$(cpu_of "$(cat "$IPFLOW_HARNESS_DIR/kafka.pid")")
-    wait_inserted "$events"
-    t1=$(now)
+    wait_until "$ROWS_SQL >= $events"
+    t1=$WAITED_AT
     # shellcheck disable=SC2086
     worker_cpu=$(echo "$(cpu_of $pids) - $worker_cpu0" | bc -l)
     broker_cpu=$(echo "$(cpu_of "$(cat "$IPFLOW_HARNESS_DIR/kafka.pid")") - $broker_cpu0" | bc -l)
     set_workers 0
     rate=$(echo "($events - $first_rows) / ($t1 - $t_first)" | bc -l)
     results+=("$workers:$rate")
+    rates[$workers]+=" $rate"
     printf 'ingest, %d worker(s): %.0f events/s steady (%d events in %.2f s once all held partitions; %.2f s in all)\n' \
         "$workers" "$rate" "$((events - first_rows))" "$(echo "$t1 - $t_first" | bc -l)" "$(echo "$t1 - $t0" | bc -l)"
     printf '  CPU meanwhile: workers %.0f %% of one core (%.1f us per event), test broker %.0f %%\n' \
@@ -121,17 +126,30 @@ for workers in ${WORKERS:-1 2}; do
 done
 
 echo "== COPY of the same rows into an identical table"
-# in the order of the log, as a client reading the topic would have them
-# (the workers store each batch in primary key order)
-sql -c "COPY (SELECT * FROM ipflow.events ORDER BY kafka_partition, kafka_offset) TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
+if [ "$round" = 1 ]; then
+    # in the order of the log, as a client reading the topic would have them
+    # (the workers store each batch in primary key order)
+    sql -c "COPY (SELECT * FROM ipflow.events ORDER BY kafka_partition, kafka_offset) TO '$IPFLOW_HARNESS_DIR/events.copy'" >/dev/null
+    sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" >/dev/null
+fi
 # no vacuum or checkpoint of the workers' rows competes with it
-sql -c "CREATE TABLE bench_copy (LIKE ipflow.events INCLUDING ALL)" -c "VACUUM ipflow.events" -c "CHECKPOINT" >/dev/null
+sql -c "TRUNCATE bench_copy" -c "VACUUM ipflow.events" -c "CHECKPOINT" >/dev/null
 copy_s=$(sql -c "\\timing on" -c "COPY bench_copy FROM '$IPFLOW_HARNESS_DIR/events.copy'" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
 copy_rate=$(echo "$events / ($copy_s / 1000)" | bc -l)
 printf 'COPY: %.0f rows/s\n' "$copy_rate"
 for r in "${results[@]}"; do
-    printf 'ratio to COPY, %s worker(s): %.2f\n' "${r%%:*}" "$(echo "${r#*:} / $copy_rate" | bc -l)"
+    ratio=$(echo "${r#*:} / $copy_rate" | bc -l)
+    ratios[${r%%:*}]+=" $ratio"
+    printf 'ratio to COPY, %s worker(s): %.2f\n' "${r%%:*}" "$ratio"
 done
+done
+if [ "$rounds" -gt 1 ]; then
+    for workers in ${WORKERS:-1 2}; do
+        # shellcheck disable=SC2086
+        printf 'median over %d rounds, %s worker(s): %.0f events/s, ratio to COPY %.2f\n' "$rounds" "$workers" \
+            "$(median ${rates[$workers]})" "$(median ${ratios[$workers]})"
+    done
+fi
 fi
 
 if [ "$latency_events" -gt 0 ]; then
@@ -151,7 +169,7 @@ warmup=50000
 test/bin/kafkatool stream --bootstrap "$IPFLOW_KAFKA_BOOTSTRAP" --topic LogTopic --ips 1000 --warmup "$warmup" \
     --count "$latency_events" --rate 10000 --linger "${LATENCY_LINGER:-5}" --first-hour 1000 \
     --report "$out/latency.report"
-wait_inserted "$((latency_events + warmup))"
+wait_until "$ROWS_SQL >= $((latency_events + warmup))"
 sql <<SQL | tee "$out/latency.txt"
 CREATE TEMP TABLE delivered (kafka_partition int, kafka_offset bigint, produced_us bigint, acked_us bigint);
 \copy delivered FROM '$out/latency.report'

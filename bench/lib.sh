@@ -14,7 +14,28 @@ bench_harness() {	# bench_harness NAME PGPORT REDIS_PORT
     # The polls share one session: a psql and a backend started several
     # times a second took a fifth of the two cores from what was measured.
     coproc POLL { psql -qAtX -v ON_ERROR_STOP=1; }
+    # a pipe nobody writes to: a read of it with a timeout is a sleep without
+    # a fork (a loop of subshells and sleeps cost some 8 ms of CPU a round
+    # here, taken from what was measured)
+    exec {NAP}<> <(:)
 }
+# wait_until CONDITION [REPORT]: waits until the SQL condition holds, checked
+# every 20 ms; sets WAITED_AT to the time it did (epoch seconds, the
+# server's clock) and WAITED_VALUE to the SQL expression REPORT then.
+# Forks nothing, so it takes no CPU from what is measured.
+wait_until() {
+    local row
+    while :; do
+        echo "SELECT CASE WHEN $1 THEN extract(epoch FROM clock_timestamp()) || ' ' || (${2:-0})::text END;" >&"${POLL[1]}"
+        read -r -t 60 row <&"${POLL[0]}" || { echo "bench: no answer to: $1" >&2; exit 1; }
+        [ -n "$row" ] && break
+        read -r -t 0.02 -u "$NAP" || :
+    done
+    WAITED_AT=${row%% *}
+    WAITED_VALUE=${row#* }
+}
+# the rows ingested so far (ipflow.ips is small, unlike a count(*) of events)
+ROWS_SQL='(SELECT coalesce(sum(events), 0) FROM ipflow.ips)'
 poll() {	# poll QUERY: its one value, from the benchmark's polling session
     local value
     echo "$1;" >&"${POLL[1]}"

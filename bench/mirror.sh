@@ -37,7 +37,6 @@ tcli() {	# redis-cli against IPFLOW_REDIS_TS_URL
 }
 memory() { "$1" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 now() { date +%s.%N; }
-inserted() { poll "SELECT coalesce(sum(events), 0) FROM ipflow.ips"; }
 mirrored() { poll "SELECT coalesce(sum(mirrored), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
 settings() {	# settings REDIS_URL BACKEND GROUP WORKERS
     sql -c "ALTER SYSTEM SET ipflow.redis_url = '$1'" -c "ALTER SYSTEM SET ipflow.redis_backend = '$2'" \
@@ -67,11 +66,10 @@ for mode in "${modes[@]}"; do
     base=$(memory $cli)
     sleep 1
     settings "$url" $backend "bench_mirror_$mode" 1
-    while [ "$(inserted)" = 0 ]; do sleep 0.05; done
-    t0=$(now)
-    first=$(inserted)
-    while [ "$(inserted)" -lt "$events" ]; do sleep 0.1; done
-    t1=$(now)
+    wait_until "$ROWS_SQL > 0" "$ROWS_SQL"
+    t0=$WAITED_AT first=$WAITED_VALUE
+    wait_until "$ROWS_SQL >= $events"
+    t1=$WAITED_AT
     rate[$mode]=$(echo "($events - $first) / ($t1 - $t0)" | bc -l)
     printf 'ingest with the mirror %s: %.0f events/s\n' "$mode" "${rate[$mode]}"
     if [ "$mode" != off ]; then

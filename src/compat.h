@@ -29,14 +29,17 @@
 
 /*
  * A lexer over a whole UTF-8 document that keeps de-escaped strings, and its
- * release.  17 added a leading JsonLexContext argument (NULL allocates one)
- * and freeJsonLexContext; before, the struct and its strval were freed by
- * hand.
+ * release; the Raw pair keeps none (tokens are read from the input).  17
+ * added a leading JsonLexContext argument (NULL allocates one) and
+ * freeJsonLexContext; before, the struct and its strval were freed by hand.
  */
 #if PG_VERSION_NUM >= 170000
 #define JsonLexNew(json, len) \
 	makeJsonLexContextCstringLen(NULL, (json), (len), PG_UTF8, true)
 #define JsonLexFree(lex) freeJsonLexContext(lex)
+#define JsonLexNewRaw(json, len) \
+	makeJsonLexContextCstringLen(NULL, (json), (len), PG_UTF8, false)
+#define JsonLexFreeRaw(lex) freeJsonLexContext(lex)
 #else
 #define JsonLexNew(json, len) \
 	makeJsonLexContextCstringLen((char *) (json), (int) (len), PG_UTF8, true)
@@ -47,6 +50,9 @@
 		pfree(lex_->strval); \
 		pfree(lex_); \
 	} while (0)
+#define JsonLexNewRaw(json, len) \
+	makeJsonLexContextCstringLen((char *) (json), (int) (len), PG_UTF8, false)
+#define JsonLexFreeRaw(lex) pfree(lex)
 #endif
 
 /*

@@ -267,6 +267,55 @@ test_valid(void)
 	ok(EventParse(p, strchr(p, '}') - p + 1, MAX_BYTES, &ev, reason), "only len bytes are read");
 }
 
+/*
+ * Flat events without a backslash take a fast path; a nested or escaped
+ * member anywhere sends the same event through the full parser.  Both must
+ * give the same event, byte for byte.
+ */
+static void
+test_paths_agree(void)
+{
+	static const char *const members[] = {
+		"",
+		"\"unq_dst_ip\":\"3\",\"allow\":17,\"drop\":null,\"bytesout\":\"9223372036854775807\"",
+		"\"frequency\":0,\"pkts_sent\":\"017\",\"x\":true,\"y\":false,\"z\":-1.5e3,\"\":\"\"",
+		"\"unq_dst_port\":1,\"pkts_received\":2,\"bytesin\":3,\"unq_dst_ip\":4,\"allow\":5",
+	};
+	static const char *const slow[] = {",\"nested\":[{}]", ",\"note\":\"a\\tb\""};
+	int			i,
+				k;
+
+	for (i = 0; i < (int) lengthof(members); i++)
+		for (k = 0; k < (int) lengthof(slow); k++)
+		{
+			char	   *fast_payload = EventWith(members[i]);
+			char	   *slow_members = psprintf("%s%s", members[i], members[i][0] ? slow[k] : slow[k] + 1);
+			char	   *slow_payload = EventWith(slow_members);
+			Event		fast_ev,
+						slow_ev;
+			bool		fast_ok = EventParse(fast_payload, strlen(fast_payload), MAX_BYTES, &fast_ev, NULL);
+			bool		slow_ok = EventParse(slow_payload, strlen(slow_payload), MAX_BYTES, &slow_ev, NULL);
+
+			ok(fast_ok && slow_ok && memcmp(&fast_ev, &slow_ev, sizeof(Event)) == 0,
+			   "the same event from both paths: %s", slow_payload);
+			pfree(fast_payload);
+			pfree(slow_members);
+			pfree(slow_payload);
+		}
+	/* IPv6 and an ISO timestamp, first and last */
+	{
+		const char *fast_payload = "{\"timestamp\":\"2022-01-03T08:00:00.25+05:30\",\"src_ip\":\"2001:DB8::1\"}";
+		const char *slow_payload = "{\"timestamp\":\"2022-01-03T08:00:00.25+05:30\",\"src_ip\":\"2001:DB8::1\",\"n\":{}}";
+		Event		fast_ev,
+					slow_ev;
+
+		ok(EventParse(fast_payload, strlen(fast_payload), MAX_BYTES, &fast_ev, NULL) &&
+		   EventParse(slow_payload, strlen(slow_payload), MAX_BYTES, &slow_ev, NULL) &&
+		   memcmp(&fast_ev, &slow_ev, sizeof(Event)) == 0,
+		   "the same IPv6 event from both paths");
+	}
+}
+
 static void
 test_timestamps(void)
 {
@@ -575,6 +624,7 @@ int
 main(void)
 {
 	test_valid();
+	test_paths_agree();
 	test_timestamps();
 	test_invalid();
 	test_byte_offsets();

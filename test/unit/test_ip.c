@@ -2,6 +2,8 @@
 #include "ip.h"
 #include "tap.h"
 
+#include <arpa/inet.h>
+
 static void
 canonical(const char *in, const char *want)
 {
@@ -12,6 +14,33 @@ canonical(const char *in, const char *want)
 		return;
 	IpFormat(&ip, out);
 	is_str(out, want, "\"%s\" prints as \"%s\"", in, want);
+}
+
+/* Every octet value in every position prints as inet_ntop prints it. */
+static void
+ipv4_like_inet_ntop(void)
+{
+	IpAddr		ip;
+	char		out[IP_TEXT_MAX];
+	char		want[IP_TEXT_MAX];
+	char		first[3 * IP_TEXT_MAX] = "";
+	int			mismatches = 0;
+	int			pos,
+				v;
+
+	for (pos = 0; pos < 4; pos++)
+		for (v = 0; v < 256; v++)
+		{
+			memset(&ip, 0, sizeof(ip));
+			ip.family = 4;
+			memcpy(ip.bytes, "\x0a\x63\x09\xff", 4);
+			ip.bytes[pos] = (unsigned char) v;
+			IpFormat(&ip, out);
+			inet_ntop(AF_INET, ip.bytes, want, sizeof(want));
+			if (strcmp(out, want) != 0 && mismatches++ == 0)
+				snprintf(first, sizeof(first), " (first: %s as %s)", want, out);
+		}
+	ok(mismatches == 0, "IPv4 text equals inet_ntop's for all 1024 single-octet variations%s", first);
 }
 
 static void
@@ -36,6 +65,7 @@ main(void)
 	canonical("::1", "::1");
 	canonical("::ffff:1.2.3.4", "::ffff:1.2.3.4");
 	canonical("fe80:0:0:0:1:0:0:1", "fe80::1:0:0:1");
+	ipv4_like_inet_ntop();
 
 	ok(IpParse("10.1.2.3", 8, &ip) && ip.family == 4 && ip.bytes[0] == 10 && ip.bytes[3] == 3,
 	   "IPv4 bytes in network order");
