@@ -469,14 +469,20 @@ IngestOpenClients(void)
 	KafkaConfSet(conf, "session.timeout.ms", "10000");
 	KafkaConfSet(conf, "heartbeat.interval.ms", "1000");
 	KafkaConfSet(conf, "fetch.wait.max.ms", "10");
-	/* bound what librdkafka prefetches: the worker's memory stays flat */
-	KafkaConfSet(conf, "queued.max.messages.kbytes", "16384");
+	/*
+	 * Bound what librdkafka prefetches, so the worker's memory stays flat,
+	 * but by more than a second of the worker's fastest consumption: once
+	 * its queue is over a bound, librdkafka before 2.2 (no
+	 * fetch.queue.backoff.ms) stops fetching for up to a second.  With 16 MB
+	 * (0.6 s of events at full speed) two workers without detection stood
+	 * idle a fifth of the time; 32 MB is about 1.2 s of 260-byte events at
+	 * 100k events/s.
+	 */
+	KafkaConfSet(conf, "queued.max.messages.kbytes", "32768");
 
 	/*
-	 * A partition whose queue holds queued.min.messages stops fetching for
-	 * a fixed second (librdkafka before 2.1 has no fetch.queue.backoff.ms):
-	 * with 20,000 the worker stood idle half the time.  Only the byte bound
-	 * above should stop fetching.
+	 * The count bound stops fetching the same way (with 20,000 the worker
+	 * stood idle half the time): only the byte bound above should.
 	 */
 	KafkaConfSet(conf, "queued.min.messages", "1000000");
 	KafkaConfSet(conf, "fetch.max.bytes", "8388608");

@@ -45,7 +45,7 @@ is "$(redis_cli dbsize)" "$(( 100000 * 9 * 2 + 100000 + 9 + 1 ))" \
 # the bound: a batch of up to 10,000 new IPs (their aggregates and
 # messages; detector states only 128 IPs at a time), the mirror's buffer
 # (64 MB) and a catch-up window (a quarter of it), librdkafka's prefetch
-# (16 MB)
+# (32 MB)
 memory_under 400
 # and what the flood took is given back (every 10 s, malloc_trim): glibc
 # kept it in the arenas of the threads that freed it (68 MB after a flood
