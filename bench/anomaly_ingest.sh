@@ -29,11 +29,6 @@ hours=${3:-672}
 start='2022-01-03 00:00+00'
 . bench/lib.sh
 bench_harness anomaly 55446 56393
-settings() {	# settings NAME=VALUE...: applied and reloaded
-    local args=() kv
-    for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
-    sql "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
-}
 
 settings log_topic=bench_log ingest_workers=0 redis_url=
 sql -c "CREATE EXTENSION ipflow" \

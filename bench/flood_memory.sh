@@ -20,11 +20,6 @@ batch_sizes=("${@:2}")
 [ ${#batch_sizes[@]} -gt 0 ] || batch_sizes=(10000 40000)
 . bench/lib.sh
 bench_harness flood 55449 56396
-settings() {	# settings NAME=VALUE...: applied and reloaded
-    local args=() kv
-    for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
-    sql "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
-}
 
 settings log_topic=flood_log ingest_workers=0 redis_url=
 sql -c "CREATE EXTENSION ipflow" -c "INSERT INTO ipflow.topics VALUES ('flood_log', 16, 1)" >/dev/null

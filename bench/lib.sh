@@ -43,3 +43,8 @@ poll() {	# poll QUERY: its one value, from the benchmark's polling session
     echo "$value"
 }
 sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+settings() {	# settings NAME=VALUE...: ipflow settings applied and reloaded
+    local args=() kv
+    for kv in "$@"; do args+=(-c "ALTER SYSTEM SET ipflow.${kv%%=*} = '${kv#*=}'"); done
+    sql "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null
+}

@@ -38,14 +38,9 @@ tcli() {	# redis-cli against IPFLOW_REDIS_TS_URL
 memory() { "$1" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 now() { date +%s.%N; }
 mirrored() { poll "SELECT coalesce(sum(mirrored), 0) FROM ipflow.stats WHERE kind = 'ingest'"; }
-settings() {	# settings REDIS_URL BACKEND GROUP WORKERS
-    sql -c "ALTER SYSTEM SET ipflow.redis_url = '$1'" -c "ALTER SYSTEM SET ipflow.redis_backend = '$2'" \
-        -c "ALTER SYSTEM SET ipflow.consumer_group = '$3'" \
-        -c "ALTER SYSTEM SET ipflow.ingest_workers = $4" -c "SELECT pg_reload_conf()" >/dev/null
-}
 
-settings "$IPFLOW_REDIS_URL" auto bench_idle 0
-sql -c "ALTER SYSTEM SET ipflow.log_topic = 'bench_log'" -c "SELECT pg_reload_conf()" >/dev/null
+settings redis_url="$IPFLOW_REDIS_URL" redis_backend=auto consumer_group=bench_idle ingest_workers=0 \
+    log_topic=bench_log
 sql -c "CREATE EXTENSION ipflow" \
     -c "INSERT INTO ipflow.topics VALUES ('bench_log', 16, 1), ('SparkStreamingTopic', 16, 1)" >/dev/null
 echo "== preloading $events events into the broker"
@@ -65,7 +60,7 @@ for mode in "${modes[@]}"; do
     $cli flushdb >/dev/null
     base=$(memory $cli)
     sleep 1
-    settings "$url" $backend "bench_mirror_$mode" 1
+    settings redis_url="$url" redis_backend="$backend" consumer_group="bench_mirror_$mode" ingest_workers=1
     wait_until "$ROWS_SQL > 0" "$ROWS_SQL"
     t0=$WAITED_AT first=$WAITED_VALUE
     wait_until "$ROWS_SQL >= $events"
@@ -83,7 +78,7 @@ for mode in "${modes[@]}"; do
             "$mode" "$(echo "($(memory $cli) - $base) / $samples" | bc -l)" "$samples"
         printf 'ingest with the mirror %s / off: %.2f\n' "$mode" "$(echo "${rate[$mode]} / ${rate[off]}" | bc -l)"
     fi
-    settings "$url" $backend "bench_mirror_$mode" 0
+    settings redis_url="$url" redis_backend="$backend" consumer_group="bench_mirror_$mode" ingest_workers=0
     sleep 2
 done
 

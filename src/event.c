@@ -905,6 +905,17 @@ PayloadCheck(EventBuilder *b, const char *payload, size_t len, size_t max_bytes)
 	return true;
 }
 
+/* An empty event and no problem yet: the start of a parse. */
+static void
+BuilderStart(EventBuilder *b, Event *out, char *reason)
+{
+	memset(out, 0, sizeof(*out));
+	memset(b, 0, sizeof(*b));
+	b->out = out;
+	b->reason = reason;
+	b->reason[0] = '\0';
+}
+
 /* Parses and validates one event; see the rules at the top of this file. */
 bool
 EventParse(const char *payload, size_t len, size_t max_bytes, Event *out,
@@ -917,20 +928,12 @@ EventParse(const char *payload, size_t len, size_t max_bytes, Event *out,
 	char		scratch[EVENT_REASON_MAX];
 	const char *kind;
 
-	memset(out, 0, sizeof(*out));
-	memset(&b, 0, sizeof(b));
-	b.out = out;
-	b.reason = reason ? reason : scratch;
-	b.reason[0] = '\0';
+	BuilderStart(&b, out, reason ? reason : scratch);
 	if (!PayloadCheck(&b, payload, len, max_bytes))
 		return false;
 	if (EventParseFlat(&b, payload, len))
 		return true;
-	memset(out, 0, sizeof(*out));
-	memset(&b, 0, sizeof(b));
-	b.out = out;
-	b.reason = reason ? reason : scratch;
-	b.reason[0] = '\0';
+	BuilderStart(&b, out, reason ? reason : scratch);
 
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &b;

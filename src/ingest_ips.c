@@ -367,25 +367,21 @@ AggregateJson(const IpFold *fold, const char *ip_text, TimestampTz updated_at)
 }
 
 /*
- * Groups the new events by IP, a counting sort on the folds' indexes: the
- * events of a fold are grouped[fold->first_event..fold->end_event - 1].
+ * Groups the new events which[0..n-1] by IP, a counting sort on the index
+ * of each one's fold (fold_of[i]): the events of a fold are
+ * grouped[fold->first_event..fold->end_event - 1].
  */
 static int *
-GroupFresh(HTAB *folds, const Event *events, const int *which, int n, int nfolds)
+GroupFresh(HTAB *folds, const int *which, const int *fold_of, int n, int nfolds)
 {
 	int		   *start = palloc0((nfolds + 2) * sizeof(int));
 	int		   *grouped = palloc((n + 1) * sizeof(int));
-	int		   *fold_of = palloc((n + 1) * sizeof(int));
 	HASH_SEQ_STATUS scan;
 	IpFold	   *fold;
 	int			i;
 
 	for (i = 0; i < n; i++)
-	{
-		fold = hash_search(folds, &events[which[i]].src_ip, HASH_FIND, NULL);
-		fold_of[i] = fold->index;
-		start[fold->index + 1]++;
-	}
+		start[fold_of[i] + 1]++;
 	for (i = 0; i < nfolds; i++)
 		start[i + 1] += start[i];
 	hash_seq_init(&scan, folds);
@@ -397,7 +393,6 @@ GroupFresh(HTAB *folds, const Event *events, const int *which, int n, int nfolds
 	for (i = 0; i < n; i++)
 		grouped[start[fold_of[i]]++] = which[i];
 	pfree(start);
-	pfree(fold_of);
 	return grouped;
 }
 
@@ -454,6 +449,7 @@ IngestFoldIps(const Event *events, const int *which, int n,
 			   *ev_first,
 			   *ev_last;
 	IpFold	  **fresh;
+	int		   *fold_of;		/* of each new event, its fold's index */
 	int		   *grouped = NULL;
 	MemoryContext chunk_context;
 	int			k;
@@ -470,6 +466,7 @@ IngestFoldIps(const Event *events, const int *which, int n,
 	ctl.hcxt = CurrentMemoryContext;
 	folds = hash_create("ipflow ip folds", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ips = palloc((n + nips + 1) * sizeof(Datum));
+	fold_of = palloc((n + 1) * sizeof(int));
 
 	for (i = 0; i < n + (out ? nips : 0); i++)
 	{
@@ -493,6 +490,7 @@ IngestFoldIps(const Event *events, const int *which, int n,
 		{
 			int64		ts = ev->ts_us - UNIX_TO_POSTGRES_US;
 
+			fold_of[i] = fold->index;
 			fold->fresh = true;
 			StatsAdd(&fold->events, 0, ts);
 			for (f = 0; f < EVENT_NFEATURES; f++)
@@ -527,7 +525,7 @@ IngestFoldIps(const Event *events, const int *which, int n,
 	}
 
 	if (IpflowAnomalyDetection && alerts != NULL && n > 0)
-		grouped = GroupFresh(folds, events, which, n, nfolds);
+		grouped = GroupFresh(folds, which, fold_of, n, nfolds);
 
 	/*
 	 * The merged aggregates of the IPs with new events go back, scored a
